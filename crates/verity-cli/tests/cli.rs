@@ -1,0 +1,176 @@
+//! The `verity` binary end to end: JSON out, clear errors with stable codes for bad input, no
+//! panics. Needs the models (`scripts/test` fetches them) and `../shared/data`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
+fn models() -> PathBuf {
+    std::env::var_os("VERITY_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models"))
+}
+
+fn lfw(name: &str) -> PathBuf {
+    let person = &name[..name.len() - 5];
+    shared().join(format!("data/faces/lfw/{person}/{name}.jpg"))
+}
+
+/// Runs `verity ARGS`, returns (exit code, stdout JSON, stderr).
+fn verity(args: &[&str]) -> (i32, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(args)
+        .env("VERITY_MODELS_DIR", models())
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {stdout}\n{stderr}"));
+    (out.status.code().unwrap_or(-1), json, stderr)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn compare_prints_the_documented_fields() {
+    let (a, b) = (lfw("Abdullah_Gul_0001"), lfw("Abdullah_Gul_0006"));
+    let (code, j, _) = verity(&["face", "compare", s(&a), s(&b)]);
+    assert_eq!(code, 0, "{j}");
+    for key in ["score", "similarity", "match", "threshold", "faces", "quality", "timings_ms"] {
+        assert!(j.get(key).is_some(), "missing {key}: {j}");
+    }
+    assert_eq!(j["match"], true);
+    let score = j["score"].as_f64().expect("score");
+    assert!((50.0..=100.0).contains(&score));
+    assert_eq!(j["faces"].as_array().map(|a| a.len()), Some(2));
+    assert!(j["quality"]["a"]["sharpness"].as_f64().is_some());
+    assert!(j["timings_ms"]["engine_total"].as_f64().is_some());
+}
+
+#[test]
+fn detect_draws_and_reports_faces() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("drawn.png");
+    let (code, j, _) = verity(&["face", "detect", s(&lfw("Abdullah_Gul_0001")), "--draw", s(&out)]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j["faces"].as_array().map(|a| a.len()), Some(1));
+    assert_eq!(j["chosen"]["rule"], "only_face");
+    let png = std::fs::read(&out).expect("drawing written");
+    assert_eq!(&png[..4], b"\x89PNG");
+}
+
+#[test]
+fn bad_inputs_give_clear_errors_without_panics() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let good = std::fs::read(lfw("Abdullah_Gul_0001")).expect("lfw");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("empty.jpg", Vec::new(), "image_empty"),
+        ("truncated.jpg", good[..good.len() / 3].to_vec(), "image_corrupt"),
+        ("text.jpg", b"this is a text file, not a photo\n".to_vec(), "image_not_an_image"),
+        ("bomb.png", bomb_png(), "image_dimensions_too_large"),
+        ("anim.jpg", b"GIF89a\x01\x00\x01\x00".to_vec(), "image_format_unsupported"),
+    ];
+    for (name, bytes, expected) in cases {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).expect("write");
+        let (code, j, stderr) = verity(&["face", "compare", s(&p), s(&lfw("Abdullah_Gul_0006"))]);
+        assert_eq!(code, 2, "{name}: {j} {stderr}");
+        assert_eq!(j["error"]["code"], expected, "{name}: {j}");
+        assert!(j["error"]["message"].as_str().is_some_and(|m| m.contains(name)), "{name}: {j}");
+    }
+    let missing = dir.path().join("nope.jpg");
+    let (code, j, _) = verity(&["face", "detect", s(&missing)]);
+    assert_eq!((code, j["error"]["code"].as_str()), (2, Some("file_unreadable")));
+}
+
+#[test]
+fn no_face_is_an_input_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let p = dir.path().join("grey.png");
+    let grey = image::RgbImage::from_pixel(200, 200, image::Rgb([120, 120, 120]));
+    std::fs::write(&p, verity_imaging::encode_png(&grey)).expect("write");
+    let (code, j, _) = verity(&["face", "compare", s(&p), s(&lfw("Abdullah_Gul_0006"))]);
+    assert_eq!(code, 2);
+    assert_eq!(j["error"]["code"], "no_face_detected");
+}
+
+#[test]
+fn missing_models_name_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["face", "detect", s(&lfw("Abdullah_Gul_0001"))])
+        .env("VERITY_MODELS_DIR", dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let j: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(j["error"]["code"], "model_missing");
+    let msg = j["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        msg.contains("face_detection_yunet_2023mar_fp32.onnx") && msg.contains("verity models fetch"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn eval_faces_ends_with_one_json_object() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let all = std::fs::read_to_string(shared().join("data/faces/pairs.csv")).expect("pairs.csv");
+    let mut lines = all.lines();
+    let header = lines.next().expect("header");
+    // 6 genuine (start of the file) and 6 impostor (end of the file) pairs.
+    let rows: Vec<&str> = lines.clone().take(6).chain(lines.rev().take(6)).collect();
+    let pairs = dir.path().join("pairs.csv");
+    std::fs::write(&pairs, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+    let roc = dir.path().join("roc.svg");
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["eval", "faces", "--pairs", s(&pairs), "--root", s(&shared().join("data")), "--roc", s(&roc)])
+        .env("VERITY_MODELS_DIR", models())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let j: Value = serde_json::from_str(&stdout).expect("json");
+    for key in [
+        "pairs",
+        "accuracy",
+        "tar_at_far_1e-2",
+        "tar_at_far_1e-3",
+        "eer",
+        "auc",
+        "fail_to_detect",
+        "threshold",
+    ] {
+        assert!(j.get(key).is_some(), "missing {key}: {j}");
+    }
+    assert_eq!(j["pairs"], 12);
+    assert!(j["accuracy"].as_f64().unwrap_or(0.0) >= 0.9, "{j}");
+    assert!(std::fs::read_to_string(&roc).expect("svg").starts_with("<svg"));
+}
+
+/// A PNG header claiming 100000×100000 pixels.
+fn bomb_png() -> Vec<u8> {
+    let mut png = verity_imaging::encode_png(&image::RgbImage::new(32, 32));
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in &png[12..29] {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    png[29..33].copy_from_slice(&(!c).to_be_bytes());
+    png
+}

@@ -1,0 +1,185 @@
+//! The face engine on real photos from `../shared/data/faces` (LFW) with the real models.
+//!
+//! Needs the models (`verity models fetch`, done by `scripts/test`) and the shared data. Missing
+//! either is a test failure with a message saying what to run, never a silent skip.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use image::{imageops, Rgb, RgbImage};
+use verity_face::{FaceEngine, ImageKind, SelectionRule};
+use verity_imaging::{decode, encode_jpeg, jpeg_with_exif_orientation, store_for_orientation, Limits};
+use verity_models::ModelDir;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
+fn engine() -> &'static FaceEngine {
+    static E: OnceLock<FaceEngine> = OnceLock::new();
+    E.get_or_init(|| {
+        let dir = std::env::var_os("VERITY_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("models"));
+        FaceEngine::load(&ModelDir::new(dir))
+            .unwrap_or_else(|e| panic!("{e} (scripts/test fetches the models)"))
+    })
+}
+
+fn lfw(name: &str) -> RgbImage {
+    let person = &name[..name.len() - 5];
+    let path = shared().join(format!("data/faces/lfw/{person}/{name}.jpg"));
+    let bytes =
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e} (shared data missing?)", path.display()));
+    decode(&bytes, &Limits::default()).expect("decodes").image
+}
+
+fn threshold() -> f32 {
+    engine().config().scale.0.threshold
+}
+
+#[test]
+fn finds_the_face_and_landmarks_in_an_lfw_photo() {
+    let img = lfw("Abdullah_Gul_0001");
+    let a = engine().analyze(&img, ImageKind::Selfie).expect("face");
+    let f = a.face();
+    assert!(f.score > 0.8, "{}", f.score);
+    // LFW crops are centred on the face: eyes above nose above mouth, right eye on the left.
+    let [re, le, nose, rm, lm] = f.landmarks;
+    assert!(re.x < nose.x && nose.x < le.x);
+    assert!(re.y < nose.y && le.y < nose.y && nose.y < rm.y && nose.y < lm.y);
+    let c = f.bbox.center();
+    assert!((c.x - 75.0).abs() < 20.0 && (c.y - 75.0).abs() < 25.0, "{c:?}");
+    assert_eq!(a.rotation, 0);
+    assert_eq!(a.embedding.0.len(), 128);
+    let norm: f32 = a.embedding.0.iter().map(|v| v * v).sum();
+    assert!((norm - 1.0).abs() < 1e-4);
+}
+
+#[test]
+fn genuine_pairs_match_and_impostors_do_not() {
+    let e = engine();
+    let emb = |n: &str| e.analyze(&lfw(n), ImageKind::Selfie).expect(n).embedding;
+    let gul1 = emb("Abdullah_Gul_0001");
+    let gul6 = emb("Abdullah_Gul_0006");
+    let other = emb("Al_Sharpton_0001");
+    let genuine = e.compare(&gul1, &gul6);
+    let impostor = e.compare(&gul1, &other);
+    assert!(genuine.is_match, "{genuine:?}");
+    assert!(genuine.score >= 50.0);
+    assert!(!impostor.is_match, "{impostor:?}");
+    assert!(impostor.score < 50.0);
+    assert!(genuine.similarity > impostor.similarity + 0.2);
+}
+
+/// Every EXIF orientation of the same photo gives the same upright face.
+#[test]
+fn exif_rotated_variants_give_the_same_face() {
+    let upright = lfw("Abdullah_Gul_0001");
+    let base = engine().analyze(&upright, ImageKind::Selfie).expect("face").embedding;
+    for o in 1..=8u8 {
+        let stored = store_for_orientation(&upright, o);
+        let jpeg = jpeg_with_exif_orientation(&encode_jpeg(&stored, 95), o);
+        let d = decode(&jpeg, &Limits::default()).expect("decodes");
+        let a = engine().analyze(&d.image, ImageKind::Selfie).expect("face");
+        assert_eq!(a.rotation, 0, "orientation {o} should be upright after intake");
+        let cos = a.embedding.cosine(&base);
+        assert!(cos > 0.85, "orientation {o}: cosine {cos}");
+    }
+}
+
+/// A photo turned sideways with no EXIF tag (as many document photos are) is found by the
+/// rotation fallback, which reports the rotation it used.
+#[test]
+fn sideways_photo_is_found_by_rotation() {
+    let upright = lfw("Abdullah_Gul_0001");
+    let base = engine().analyze(&upright, ImageKind::Selfie).expect("face").embedding;
+    for (turned, expect) in [
+        (imageops::rotate90(&upright), 270u16),
+        (imageops::rotate270(&upright), 90),
+        (imageops::rotate180(&upright), 180),
+    ] {
+        let a = engine().analyze(&turned, ImageKind::Selfie).expect("face after rotation");
+        assert_eq!(a.rotation, expect);
+        let cos = a.embedding.cosine(&base);
+        assert!(cos > 0.8, "rotation {expect}: cosine {cos}");
+    }
+}
+
+/// A full-frame selfie (face ~600 px) is found by the second, smaller pass.
+#[test]
+fn full_frame_face_is_found() {
+    let img = lfw("Abdullah_Gul_0006");
+    let base = engine().analyze(&img, ImageKind::Selfie).expect("face").embedding;
+    // Crop to the face region and blow it up so the face fills the frame.
+    let crop = imageops::crop_imm(&img, 30, 25, 90, 110).to_image();
+    let big = imageops::resize(&crop, 720, 880, imageops::FilterType::CatmullRom);
+    let a = engine().analyze(&big, ImageKind::Selfie).expect("large face");
+    assert!(a.face().bbox.w > 400.0, "{:?}", a.face().bbox);
+    assert!(a.embedding.cosine(&base) > 0.7);
+}
+
+/// A document-like photo: a ~48 px main portrait and a small ghost image on a 1200×800 card
+/// photo. The main portrait is found and chosen by the document rule.
+#[test]
+fn small_document_portrait_and_ghost_image() {
+    let face = lfw("Abdullah_Gul_0001");
+    let mut card = RgbImage::from_pixel(1200, 800, Rgb([200, 205, 215]));
+    // Face width is ~53/150 of the LFW crop: scale 150 → 140 gives a ~50 px face.
+    let main = imageops::resize(&face, 140, 140, imageops::FilterType::CatmullRom);
+    let ghost = imageops::resize(&imageops::grayscale(&face), 70, 70, imageops::FilterType::CatmullRom);
+    imageops::overlay(&mut card, &main, 120, 250);
+    let ghost_rgb = image::DynamicImage::ImageLuma8(ghost).to_rgb8();
+    imageops::overlay(&mut card, &ghost_rgb, 900, 500);
+    let a = engine().analyze(&card, ImageKind::Document).expect("portrait found");
+    let f = a.face();
+    assert!(f.bbox.x > 120.0 && f.bbox.x < 260.0, "chosen {:?}", f.bbox);
+    if a.faces.len() > 1 {
+        assert_eq!(a.rule, SelectionRule::LargestPortrait);
+        assert!(!a.quality.has("multiple_faces"), "a ghost portrait is not a second person");
+    }
+    let base = engine().analyze(&face, ImageKind::Selfie).expect("face").embedding;
+    let cos = a.embedding.cosine(&base);
+    assert!(cos > threshold(), "document portrait vs source photo: {cos}");
+}
+
+#[test]
+fn two_people_side_by_side_are_flagged_in_a_selfie() {
+    let a = lfw("Abdullah_Gul_0001");
+    let b = lfw("Al_Sharpton_0001");
+    let mut both = RgbImage::new(300, 150);
+    imageops::overlay(&mut both, &a, 0, 0);
+    imageops::overlay(&mut both, &b, 150, 0);
+    let r = engine().analyze(&both, ImageKind::Selfie).expect("faces");
+    assert!(r.faces.len() >= 2);
+    assert!(r.quality.has("multiple_faces"), "{:?}", r.quality.issues);
+}
+
+#[test]
+fn blank_image_has_no_face() {
+    let img = RgbImage::from_pixel(320, 240, Rgb([128, 128, 128]));
+    let err = engine().analyze(&img, ImageKind::Selfie).expect_err("no face");
+    assert_eq!(err.code(), "no_face_detected");
+}
+
+#[test]
+fn dark_and_blurred_faces_get_quality_issues() {
+    let img = lfw("Abdullah_Gul_0001");
+    let dark = RgbImage::from_fn(150, 150, |x, y| {
+        let p = img.get_pixel(x, y);
+        Rgb([p[0] / 6, p[1] / 6, p[2] / 6])
+    });
+    let q = engine().analyze(&dark, ImageKind::Selfie).map(|a| a.quality);
+    if let Ok(q) = q {
+        assert!(q.has("too_dark"), "{:?}", q.issues);
+    }
+    let blurred = imageops::blur(&img, 3.0);
+    let a = engine().analyze(&blurred, ImageKind::Selfie).expect("blurred face still found");
+    assert!(a.quality.has("blurry"), "sharpness {}", a.quality.sharpness);
+    let sharp = engine().analyze(&img, ImageKind::Selfie).expect("face");
+    assert!(!sharp.quality.has("blurry"), "sharpness {}", sharp.quality.sharpness);
+}

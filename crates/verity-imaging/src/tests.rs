@@ -1,0 +1,155 @@
+use super::*;
+use image::Rgb;
+
+fn quadrants(w: u32, h: u32) -> RgbImage {
+    RgbImage::from_fn(w, h, |x, y| match (x < w / 2, y < h / 2) {
+        (true, true) => Rgb([255, 0, 0]),
+        (false, true) => Rgb([0, 255, 0]),
+        (true, false) => Rgb([0, 0, 255]),
+        (false, false) => Rgb([255, 255, 255]),
+    })
+}
+
+fn close(a: &Rgb<u8>, b: &Rgb<u8>) -> bool {
+    a.0.iter().zip(b.0.iter()).all(|(x, y)| (*x as i32 - *y as i32).abs() < 40)
+}
+
+fn assert_like(img: &RgbImage, want: &RgbImage) {
+    assert_eq!(img.dimensions(), want.dimensions());
+    let (w, h) = want.dimensions();
+    for (x, y) in [(w / 4, h / 4), (3 * w / 4, h / 4), (w / 4, 3 * h / 4), (3 * w / 4, 3 * h / 4)] {
+        assert!(close(img.get_pixel(x, y), want.get_pixel(x, y)), "pixel {x},{y}");
+    }
+}
+
+#[test]
+fn all_eight_exif_orientations_come_out_upright() {
+    let upright = quadrants(96, 48);
+    for o in 1..=8u8 {
+        let stored = store_for_orientation(&upright, o);
+        let jpeg = jpeg_with_exif_orientation(&encode_jpeg(&stored, 95), o);
+        let d = decode(&jpeg, &Limits::default()).expect("decodes");
+        assert_eq!(d.info.exif_orientation, o);
+        assert_like(&d.image, &upright);
+        assert!(d.exif.is_some());
+    }
+}
+
+#[test]
+fn format_comes_from_content_not_name() {
+    let img = quadrants(32, 32);
+    let png = encode_png(&img);
+    assert_eq!(sniff(&png), Sniffed::Supported(Format::Png));
+    assert_eq!(decode(&png, &Limits::default()).expect("png").info.format, Format::Png);
+    let jpeg = encode_jpeg(&img, 90);
+    assert_eq!(decode(&jpeg, &Limits::default()).expect("jpeg").info.format, Format::Jpeg);
+    let mut webp = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut webp)
+        .encode(img.as_raw(), 32, 32, image::ExtendedColorType::Rgb8)
+        .expect("webp");
+    let d = decode(&webp, &Limits::default()).expect("webp decodes");
+    assert_eq!(d.info.format, Format::Webp);
+    assert_like(&d.image, &img);
+}
+
+#[test]
+fn bad_input_gets_typed_errors() {
+    let l = Limits::default();
+    assert_eq!(decode(b"", &l).unwrap_err().code(), "image_empty");
+    assert_eq!(decode(b"hello, this is a text file", &l).unwrap_err().code(), "image_not_an_image");
+    assert_eq!(decode(b"GIF89a......", &l).unwrap_err(), ImageError::UnsupportedFormat("gif"));
+    assert_eq!(decode(b"%PDF-1.7 ...", &l).unwrap_err().code(), "image_format_unsupported");
+    let jpeg = encode_jpeg(&quadrants(64, 64), 90);
+    let truncated = &jpeg[..jpeg.len() / 2];
+    let err = decode(truncated, &l).unwrap_err();
+    assert_eq!(err.code(), "image_corrupt", "{err}");
+    let small = Limits { max_bytes: 100, ..l };
+    assert_eq!(decode(&jpeg, &small).unwrap_err().code(), "image_too_large");
+    let tiny = encode_png(&quadrants(8, 8));
+    assert_eq!(decode(&tiny, &l).unwrap_err().code(), "image_dimensions_too_small");
+}
+
+/// A PNG whose header claims 100000×100000 must be refused from its header, before any pixel
+/// is decoded or allocated.
+#[test]
+fn decompression_bomb_header_is_refused_before_decoding() {
+    let mut png = encode_png(&quadrants(32, 32));
+    // IHDR data starts at byte 16: width (4 bytes BE), height (4 bytes BE); fix the CRC too.
+    png[16..20].copy_from_slice(&100_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&100_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    let err = decode(&png, &Limits::default()).unwrap_err();
+    assert!(matches!(err, ImageError::TooManyPixels { width: 100_000, height: 100_000, .. }), "{err:?}");
+    assert_eq!(err.code(), "image_dimensions_too_large");
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = 0xFFFF_FFFFu32;
+    for &b in data {
+        c ^= b as u32;
+        for _ in 0..8 {
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
+        }
+    }
+    !c
+}
+
+#[test]
+fn grayscale_alpha_and_16_bit_become_rgb8() {
+    let l = Limits::default();
+    let gray = image::GrayImage::from_fn(40, 30, |x, _| image::Luma([(x * 6) as u8]));
+    let mut buf = Cursor::new(Vec::new());
+    gray.write_to(&mut buf, image::ImageFormat::Png).expect("png");
+    let d = decode(buf.get_ref(), &l).expect("gray");
+    assert_eq!(d.info.color, "l8");
+    assert_eq!(d.image.get_pixel(10, 5), &Rgb([60, 60, 60]));
+
+    let rgba = image::RgbaImage::from_fn(40, 30, |x, _| {
+        if x < 20 {
+            image::Rgba([0, 0, 0, 0])
+        } else {
+            image::Rgba([10, 20, 30, 255])
+        }
+    });
+    let mut buf = Cursor::new(Vec::new());
+    rgba.write_to(&mut buf, image::ImageFormat::Png).expect("png");
+    let d = decode(buf.get_ref(), &l).expect("rgba");
+    assert!(d.info.had_alpha);
+    assert_eq!(d.image.get_pixel(5, 5), &Rgb([255, 255, 255]), "transparent -> white");
+    assert_eq!(d.image.get_pixel(30, 5), &Rgb([10, 20, 30]));
+
+    let deep: image::ImageBuffer<image::Rgb<u16>, Vec<u16>> =
+        image::ImageBuffer::from_fn(40, 30, |_, _| image::Rgb([65535, 32768, 0]));
+    let mut buf = Cursor::new(Vec::new());
+    DynamicImage::ImageRgb16(deep).write_to(&mut buf, image::ImageFormat::Png).expect("png16");
+    let d = decode(buf.get_ref(), &l).expect("16-bit");
+    assert_eq!(d.info.color, "rgb16");
+    assert_eq!(d.image.get_pixel(0, 0), &Rgb([255, 128, 0]));
+}
+
+#[test]
+fn cmyk_jpeg_is_decoded_to_rgb() {
+    let bytes = include_bytes!("../tests/fixtures/cmyk.jpg");
+    let d = decode(bytes, &Limits::default()).expect("cmyk decodes");
+    // The fixture is a red square on the left, a blue one on the right (made with PIL, CMYK mode).
+    let left = d.image.get_pixel(8, 16);
+    let right = d.image.get_pixel(56, 16);
+    assert!(left[0] > 200 && left[2] < 80, "left {left:?}");
+    assert!(right[2] > 150 && right[0] < 80, "right {right:?}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(256))]
+    /// Arbitrary bytes never panic; they give Ok or a typed error.
+    #[test]
+    fn arbitrary_bytes_never_panic(mut data in proptest::collection::vec(proptest::num::u8::ANY, 0..2048), kind in 0u8..4) {
+        match kind {
+            0 => { data.splice(0..0, [0xFF, 0xD8, 0xFF]); }
+            1 => { data.splice(0..0, *b"\x89PNG\r\n\x1a\n"); }
+            2 => { let mut h = b"RIFF\0\0\0\0WEBP".to_vec(); h.extend(data); data = h; }
+            _ => {}
+        }
+        let _ = decode(&data, &Limits::default());
+    }
+}

