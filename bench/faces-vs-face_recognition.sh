@@ -22,7 +22,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import face_recogniti
   "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps face-recognition==1.3.0
 fi
 
-VERITY_PROFILE=release scripts/setup
+scripts/setup
 export VERITY_MODELS_DIR="${VERITY_MODELS_DIR:-$PWD/models}"
 
 echo "[bench] verity eval faces on $PAIRS" >&2
