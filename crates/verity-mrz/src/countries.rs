@@ -1,0 +1,105 @@
+//! ICAO 9303 issuing-state and nationality codes, mapped to ISO 3166 where one exists.
+
+use serde::Serialize;
+
+use crate::countries_iso::ISO_COUNTRIES;
+
+/// A code read from an MRZ, resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Country {
+    /// The code as printed, fillers removed (`D`, `GBR`, `XXA`, …).
+    pub code: String,
+    /// ISO 3166-1 alpha-2 / alpha-3 when the code designates a country.
+    pub iso_alpha2: Option<&'static str>,
+    pub iso_alpha3: Option<&'static str>,
+    pub name: &'static str,
+    /// What kind of code it is: `iso` (an ISO 3166 country), `icao` (an ICAO special code), or
+    /// `fictional` (UTO, used on specimens).
+    pub kind: &'static str,
+}
+
+/// ICAO 9303-3 codes that are not ISO 3166-1 alpha-3 codes: (code, ISO alpha-3 it belongs to,
+/// name).
+const ICAO_SPECIAL: &[(&str, Option<&str>, &str)] = &[
+    ("D", Some("DEU"), "Germany"),
+    ("GBD", Some("GBR"), "British Overseas Territories Citizen"),
+    ("GBN", Some("GBR"), "British National (Overseas)"),
+    ("GBO", Some("GBR"), "British Overseas Citizen"),
+    ("GBP", Some("GBR"), "British Protected Person"),
+    ("GBS", Some("GBR"), "British Subject"),
+    ("UNO", None, "United Nations Organization (official)"),
+    ("UNA", None, "United Nations specialized agency (official)"),
+    ("UNK", None, "Resident of Kosovo (UNMIK)"),
+    ("RKS", None, "Kosovo"),
+    ("XXA", None, "Stateless person (1954 Convention)"),
+    ("XXB", None, "Refugee (1951 Convention)"),
+    ("XXC", None, "Refugee (other)"),
+    ("XXX", None, "Unspecified nationality"),
+    ("EUE", None, "European Union"),
+    ("XOM", None, "Sovereign Military Order of Malta"),
+    ("XPO", None, "Interpol"),
+    ("XCC", None, "Caribbean Community"),
+    ("XCE", None, "Council of Europe"),
+    ("XEC", None, "Economic Community of West African States"),
+    ("XBA", None, "African Development Bank"),
+    ("XIM", None, "African Export-Import Bank"),
+    ("XDC", None, "Southern African Development Community"),
+    ("XES", None, "Organisation of Eastern Caribbean States"),
+    ("XMP", None, "International Committee of the Red Cross"),
+    ("ZIM", Some("ZWE"), "Zimbabwe (former code)"),
+];
+
+/// Resolves an MRZ country field (fillers allowed at the end: `D<<`).
+pub fn lookup(raw: &str) -> Option<Country> {
+    let code = raw.trim_end_matches('<');
+    if code.is_empty() {
+        return None;
+    }
+    if code == "UTO" {
+        return Some(Country {
+            code: code.into(),
+            iso_alpha2: None,
+            iso_alpha3: None,
+            name: "Utopia",
+            kind: "fictional",
+        });
+    }
+    if let Ok(i) = ISO_COUNTRIES.binary_search_by(|(a3, _, _)| (*a3).cmp(code)) {
+        let (a3, a2, name) = ISO_COUNTRIES[i];
+        return Some(Country {
+            code: code.into(),
+            iso_alpha2: Some(a2),
+            iso_alpha3: Some(a3),
+            name,
+            kind: "iso",
+        });
+    }
+    ICAO_SPECIAL.iter().find(|(c, _, _)| *c == code).map(|(c, iso3, name)| {
+        let iso = iso3.and_then(|a3| ISO_COUNTRIES.iter().find(|(x, _, _)| *x == a3));
+        Country {
+            code: (*c).into(),
+            iso_alpha2: iso.map(|t| t.1),
+            iso_alpha3: iso.map(|t| t.0),
+            name,
+            kind: "icao",
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_special_and_fictional_codes() {
+        let de = lookup("D<<").expect("D");
+        assert_eq!((de.iso_alpha2, de.kind), (Some("DE"), "icao"));
+        assert_eq!(lookup("CHE").expect("CHE").iso_alpha2, Some("CH"));
+        assert_eq!(lookup("XXA").expect("XXA").kind, "icao");
+        assert_eq!(lookup("UTO").expect("UTO").kind, "fictional");
+        assert_eq!(lookup("GBN").expect("GBN").iso_alpha3, Some("GBR"));
+        assert!(lookup("BOS").is_none());
+        assert!(lookup("<<<").is_none());
+        assert!(ISO_COUNTRIES.windows(2).all(|w| w[0].0 < w[1].0), "sorted for binary search");
+    }
+}

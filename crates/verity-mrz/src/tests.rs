@@ -1,0 +1,161 @@
+use super::*;
+
+const TODAY: Date = Date { year: 2026, month: 11, day: 22 };
+
+fn opts() -> Options {
+    Options { mode: Mode::Strict, today: TODAY }
+}
+
+#[test]
+fn icao_td3_specimen() {
+    let m = parse(
+        &["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"],
+        &opts(),
+    )
+    .expect("td3");
+    assert_eq!(m.format, Format::Td3);
+    assert!(m.valid, "{:?}", m.errors);
+    assert_eq!(m.document_number, "L898902C3");
+    assert_eq!((m.surname.as_str(), m.given_names.as_str()), ("ERIKSSON", "ANNA MARIA"));
+    assert_eq!(m.birth_date, Date::new(1974, 8, 12));
+    assert_eq!(m.expiry_date, Date::new(2012, 4, 15));
+    assert!(m.has_warning("document_expired"));
+    assert_eq!(m.sex, Some(Sex::Female));
+    assert_eq!(m.optional_data, "ZE184226B");
+    let f = m.field("document_number").expect("field");
+    assert_eq!((f.line, f.start, f.end, f.raw.as_str()), (1, 0, 9, "L898902C3"));
+    assert!(m.checks.iter().all(|c| c.valid));
+    assert_eq!(m.nationality.as_ref().map(|c| c.kind), Some("fictional"));
+}
+
+#[test]
+fn a_wrong_check_digit_is_an_error_with_the_expected_value() {
+    let m = parse(
+        &["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C37UTO7408122F1204159ZE184226B<<<<<10"],
+        &opts(),
+    )
+    .expect("td3");
+    assert!(!m.valid);
+    let c = m.check("document_number").expect("check");
+    assert_eq!((c.given, c.computed, c.valid), ('7', Some(6), false));
+    assert!(m.has_error("check_digit"));
+    // The composite digit covers the document number too.
+    assert!(!m.check("composite").expect("composite").valid);
+}
+
+#[test]
+fn strict_and_tolerant_modes_differ_on_unknown_codes() {
+    let lines = ["VBD<<DEDIC<<SIDNAN<<<<<<<<<<<<<<<<<<", "D091740530BOS8201135M9708011<2020711"];
+    let strict = parse(&lines, &opts()).expect("mrvb");
+    assert!(!strict.valid && strict.has_error("unknown_country"));
+    let tolerant = parse(&lines, &Options { mode: Mode::Tolerant, ..opts() }).expect("mrvb");
+    assert!(tolerant.valid && tolerant.has_warning("unknown_country"));
+    assert_eq!(tolerant.issuing_state.as_ref().map(|c| c.iso_alpha2), Some(Some("DE")));
+}
+
+#[test]
+fn invalid_dates_and_sex_are_errors() {
+    let m = parse(
+        &[
+            "IDCHEA1234567<6<<<<<<<<<<<<<<<",
+            "7513256Q2009018CHE<<<<<<<<<<<8",
+            "SMITH<<JOHN<ALBERT<<<<<<<<<<<<",
+        ],
+        &opts(),
+    )
+    .expect("td1");
+    assert!(m.has_error("invalid_date"), "{:?}", m.errors);
+    assert!(m.has_error("invalid_sex"));
+    assert!(!m.valid);
+}
+
+#[test]
+fn century_inference() {
+    // Born 2010 (in the past), expiry 2040 (within 50 years); born 1975; expired 1996.
+    let m = parse(
+        &[
+            "I<UTOD23145890<7349<<<<<<<<<<<",
+            "1001017F4001012UTO<<<<<<<<<<<0",
+            "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+        ],
+        &opts(),
+    )
+    .expect("td1");
+    assert_eq!(m.birth_date.map(|d| d.year), Some(2010));
+    assert_eq!(m.expiry_date.map(|d| d.year), Some(2040));
+}
+
+#[test]
+fn structure_errors() {
+    assert_eq!(parse(&["A"; 4], &opts()).unwrap_err().code(), "mrz_line_count");
+    assert_eq!(parse::<&str>(&[], &opts()).unwrap_err().code(), "mrz_line_count");
+    assert_eq!(parse(&["ABC", "DEF"], &opts()).unwrap_err().code(), "mrz_line_length");
+}
+
+#[test]
+fn check_digit_rejects_foreign_characters() {
+    assert_eq!(check_digit("L898902C3"), Some(6));
+    assert_eq!(check_digit("AB?"), None);
+    assert_eq!(check_digit(""), Some(0));
+}
+
+/// Renders TD3 lines from data (for the round-trip property test).
+#[allow(clippy::too_many_arguments)]
+fn render_td3(
+    surname: &str,
+    given: &str,
+    number: &str,
+    nat: &str,
+    birth: &str,
+    sex: char,
+    expiry: &str,
+    personal: &str,
+) -> [String; 2] {
+    let pad = |s: String, n: usize| format!("{s:<<n$}");
+    let name = pad(format!("{}<<{}", surname.replace(' ', "<"), given.replace(' ', "<")), 39);
+    let l1 = format!("P<{nat}{}", &name[..39]);
+    let num = pad(number.to_string(), 9);
+    let pers = pad(personal.to_string(), 14);
+    let cd = |s: &str| check_digit(s).map(|d| (b'0' + d) as char).unwrap_or('0');
+    let pcd = if personal.is_empty() { '<' } else { cd(&pers) };
+    let body = format!("{num}{}{nat}{birth}{}{sex}{expiry}{}{pers}{pcd}", cd(&num), cd(birth), cd(expiry));
+    let comp = format!("{}{}{}", &body[0..10], &body[13..20], &body[21..43]);
+    [l1, format!("{body}{}", cd(&comp))]
+}
+
+proptest::proptest! {
+    #[test]
+    fn td3_round_trip(
+        surname in "[A-Z]{2,12}( [A-Z]{2,8})?",
+        given in "[A-Z]{2,10}",
+        number in "[A-Z0-9]{6,9}",
+        by in 1930i32..2025, bm in 1u32..=12, bd in 1u32..=28,
+        ey in 2027i32..2036, em in 1u32..=12, ed in 1u32..=28,
+        sex in proptest::sample::select(vec!['M', 'F', '<']),
+        personal in "[A-Z0-9]{0,14}",
+        nat in proptest::sample::select(vec!["DEU", "FRA", "GBR", "CHE", "UTO", "NLD"]),
+    ) {
+        let birth = format!("{:02}{bm:02}{bd:02}", by % 100);
+        let expiry = format!("{:02}{em:02}{ed:02}", ey % 100);
+        let lines = render_td3(&surname, &given, &number, nat, &birth, sex, &expiry, &personal);
+        let m = parse(&lines, &opts()).expect("parses");
+        proptest::prop_assert!(m.valid, "{:?} {:?}", lines, m.errors);
+        proptest::prop_assert_eq!(&m.surname, &surname);
+        proptest::prop_assert_eq!(&m.given_names, &given);
+        proptest::prop_assert_eq!(&m.document_number, &number);
+        proptest::prop_assert_eq!(m.birth_date, Date::new(by, bm, bd));
+        proptest::prop_assert_eq!(m.expiry_date, Date::new(ey, em, ed));
+        proptest::prop_assert_eq!(&m.optional_data, &personal);
+    }
+
+    #[test]
+    fn arbitrary_lines_never_panic(a in "[A-Z0-9<?a-z ]{0,50}", b in "[A-Z0-9<]{0,50}", c in "[A-Z0-9<]{0,50}", n in 1usize..4) {
+        let all = [a, b, c];
+        let _ = parse(&all[..n], &opts());
+    }
+
+    #[test]
+    fn any_td3_shaped_text_is_parsed_without_panic(a in "[A-Z0-9<]{44}", b in "[A-Z0-9<]{44}") {
+        let _ = parse(&[a, b], &opts());
+    }
+}
