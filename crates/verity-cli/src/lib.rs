@@ -2,11 +2,12 @@
 
 mod eval_faces;
 mod face_cmd;
+mod mrz_cmd;
 mod output;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 pub use eval_faces::{eval_faces, EvalFacesArgs};
@@ -35,6 +36,24 @@ pub enum Command {
     /// Accuracy harnesses.
     #[command(subcommand)]
     Eval(EvalCommand),
+    /// Machine-readable zones.
+    #[command(subcommand)]
+    Mrz(MrzCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MrzCommand {
+    /// Parse MRZ lines (one argument per line); print every field, check digit, error and warning.
+    Parse {
+        #[arg(required = true)]
+        lines: Vec<String>,
+        /// Unknown country codes are warnings instead of errors.
+        #[arg(long)]
+        tolerant: bool,
+        /// Reference date for century inference and expiry (YYYY-MM-DD; default today).
+        #[arg(long)]
+        today: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -97,10 +116,15 @@ pub enum FaceCommand {
 pub enum EvalCommand {
     /// Face verification accuracy on a pairs CSV (file_a,file_b,same[,protocol]).
     Faces(EvalFacesArgs),
+    /// MRZ parser agreement with peer parsers' test cases (JSONL), per source.
+    Mrz {
+        #[arg(long)]
+        cases: PathBuf,
+        /// Reference date (YYYY-MM-DD; default today).
+        #[arg(long)]
+        today: Option<String>,
+    },
 }
-
-#[derive(Debug, Args)]
-pub struct Common {}
 
 /// Runs a parsed command line; returns the process exit code (0 ok, 2 bad input, 1 other).
 pub fn run(cli: Cli) -> i32 {
@@ -138,6 +162,10 @@ pub fn run(cli: Cli) -> i32 {
             compare_files(&cli.models_dir, &a, &b, kind_a.into(), kind_b.into())
         }
         Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
+        Command::Eval(EvalCommand::Mrz { cases, today }) => mrz_cmd::eval_mrz(&cases, today.as_deref()),
+        Command::Mrz(MrzCommand::Parse { lines, tolerant, today }) => {
+            mrz_cmd::parse_lines(&lines, tolerant, today.as_deref())
+        }
     };
     match result {
         Ok(v) => {

@@ -175,3 +175,36 @@ fn bomb_png() -> Vec<u8> {
     png[29..33].copy_from_slice(&(!c).to_be_bytes());
     png
 }
+
+#[test]
+fn eval_mrz_reports_agreement_per_source() {
+    let cases = shared().join("data/mrz/mrz_cases.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["eval", "mrz", "--cases", s(&cases), "--today", "2026-11-22"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let j: Value = serde_json::from_str(stdout.lines().last().expect("line")).expect("json");
+    assert_eq!(j["cases"], 70);
+    assert_eq!(j["disagree"], 0, "{j}");
+    assert!(j["per_source"].as_object().is_some_and(|m| m.len() == 2));
+}
+
+#[test]
+fn mrz_parse_prints_fields_and_refuses_garbage() {
+    let (code, j, _) = verity(&[
+        "mrz",
+        "parse",
+        "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
+        "D231458907UTO7408122F1204159<<<<<<<6",
+        "--today",
+        "2026-11-22",
+    ]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j["format"], "TD2");
+    assert_eq!(j["valid"], true);
+    assert_eq!(j["document_number"], "D23145890");
+    let (code, j, _) = verity(&["mrz", "parse", "hello world"]);
+    assert_eq!((code, j["error"]["code"].as_str()), (2, Some("mrz_line_length")));
+}

@@ -14,6 +14,7 @@
 mod countries;
 mod countries_iso;
 mod layout;
+pub mod peer;
 
 use serde::Serialize;
 
