@@ -183,3 +183,49 @@ fn dark_and_blurred_faces_get_quality_issues() {
     let sharp = engine().analyze(&img, ImageKind::Selfie).expect("face");
     assert!(!sharp.quality.has("blurry"), "sharpness {}", sharp.quality.sharpness);
 }
+
+fn document(name: &str) -> RgbImage {
+    let path = shared().join("data/documents/images").join(name);
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    decode(&bytes, &Limits::default()).unwrap_or_else(|e| panic!("{name}: {e}")).image
+}
+
+/// A real passport page with a main portrait and a ghost image: the main one is chosen, and the
+/// ghost does not count as a second person.
+#[test]
+fn real_passport_main_portrait_not_ghost() {
+    let a =
+        engine().analyze(&document("passporteye/100_pass-cze.jpg"), ImageKind::Document).expect("portrait");
+    assert!(a.faces.len() >= 2, "main portrait and ghost image expected, got {}", a.faces.len());
+    assert_eq!(a.rule, SelectionRule::LargestPortrait);
+    let widest = a.faces.iter().map(|f| f.bbox.w).fold(0.0, f32::max);
+    assert_eq!(a.face().bbox.w, widest);
+    assert!(a.face().bbox.x < 300.0, "the main portrait is on the left: {:?}", a.face().bbox);
+    assert!(!a.quality.has("multiple_faces"), "{:?}", a.quality.issues);
+}
+
+/// A passport photographed sideways: found through rotation.
+#[test]
+fn real_sideways_passport_photo() {
+    let a = engine().analyze(&document("passporteye/0_pass-lva.jpg"), ImageKind::Document).expect("portrait");
+    assert!(a.rotation == 90 || a.rotation == 270, "rotation {}", a.rotation);
+}
+
+/// Two scans of the same specimen passport match; two different people's passports do not.
+#[test]
+fn real_document_portraits_match_and_differ() {
+    let e = engine();
+    let emb = |n: &str| e.analyze(&document(n), ImageKind::Document).expect(n).embedding;
+    let same = e.compare(&emb("passporteye/100_pass-uto.jpg"), &emb("passporteye/100_pass2-uto.jpg"));
+    assert!(same.is_match, "{same:?}");
+    let diff = e.compare(&emb("passporteye/100_pass-cze.jpg"), &emb("passporteye/100_pass-cze2.jpg"));
+    assert!(!diff.is_match, "{diff:?}");
+}
+
+/// The back of an ID card carries no portrait.
+#[test]
+fn back_of_id_card_has_no_face() {
+    let err =
+        engine().analyze(&document("passporteye/53_id-d.jpg"), ImageKind::Document).expect_err("no portrait");
+    assert_eq!(err.code(), "no_face_detected");
+}

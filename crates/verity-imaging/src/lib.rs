@@ -159,6 +159,9 @@ pub struct IntakeInfo {
     /// Colour model of the stored pixels (`rgb8`, `l16`, `rgba8`, …).
     pub color: String,
     pub had_alpha: bool,
+    /// A progressive JPEG whose last scans were cut off: complete but at reduced quality. An
+    /// integrity signal for fraud checks.
+    pub truncated: bool,
 }
 
 /// Decodes untrusted bytes into an upright RGB image. See the module docs for the order of checks.
@@ -176,14 +179,20 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
     };
     match format {
         Format::Jpeg => {
-            if !jpeg_has_end(bytes) {
-                return Err(ImageError::Corrupt {
-                    format: "jpeg",
-                    detail: "truncated: the last scan has no end-of-image marker".into(),
-                });
-            }
+            let truncated = match jpeg_completeness(bytes) {
+                JpegEnd::Complete => false,
+                JpegEnd::TruncatedProgressive => true,
+                JpegEnd::Truncated => {
+                    return Err(ImageError::Corrupt {
+                        format: "jpeg",
+                        detail: "truncated: the image data ends before the end-of-image marker".into(),
+                    })
+                }
+            };
             let d = JpegDecoder::new(Cursor::new(bytes)).map_err(|e| map_err(format, e))?;
-            finish(d, format, bytes.len(), limits)
+            let mut decoded = finish(d, format, bytes.len(), limits)?;
+            decoded.info.truncated = truncated;
+            Ok(decoded)
         }
         Format::Png => {
             let d = PngDecoder::new(Cursor::new(bytes)).map_err(|e| map_err(format, e))?;
@@ -196,15 +205,56 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
     }
 }
 
-/// Whether a JPEG's last scan is followed by an end-of-image marker. The decoder fills a
-/// truncated scan with grey without complaint; an incomplete upload must not pass as a photo.
-/// `FF DA` (start of scan) cannot occur inside entropy-coded data (an `FF` there is always
-/// followed by `00` or a restart marker), so the last one is the start of the final scan.
-fn jpeg_has_end(bytes: &[u8]) -> bool {
-    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
-    match last_sos {
-        Some(i) => bytes[i..].windows(2).any(|w| w == [0xFF, 0xD9]),
-        None => false,
+#[derive(Debug, PartialEq, Eq)]
+enum JpegEnd {
+    Complete,
+    /// A progressive JPEG cut during a later scan: every pixel is present at the quality of the
+    /// last complete scan. Decoded, and flagged.
+    TruncatedProgressive,
+    /// Pixels are missing (the decoder would fill them with grey without complaint).
+    Truncated,
+}
+
+/// Whether the main JPEG image is complete. The marker segments before the first scan are
+/// walked by their lengths (so an EXIF thumbnail inside APP1 is skipped); from the first scan on,
+/// an end-of-image marker must follow (`FF D9` cannot occur inside entropy-coded data, where an
+/// `FF` is always followed by `00` or a restart marker). Data after it (some files carry a second,
+/// cut-off stream) is ignored, as decoders ignore it.
+fn jpeg_completeness(bytes: &[u8]) -> JpegEnd {
+    let mut i = 2; // after SOI
+    let mut progressive = false;
+    let first_scan = loop {
+        // Skip fill bytes, then read a marker.
+        while i < bytes.len() && bytes[i] == 0xFF && bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        if i + 4 > bytes.len() || bytes[i] != 0xFF {
+            return JpegEnd::Truncated;
+        }
+        let marker = bytes[i + 1];
+        if marker == 0xDA {
+            break i;
+        }
+        if marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE {
+            progressive = true;
+        }
+        let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
+        if len < 2 {
+            return JpegEnd::Truncated;
+        }
+        i += 2 + len;
+    };
+    let rest = &bytes[first_scan..];
+    if rest.windows(2).any(|w| w == [0xFF, 0xD9]) {
+        return JpegEnd::Complete;
+    }
+    // In a progressive JPEG the first scan (DC) covers every pixel: if another scan started,
+    // the first one is complete.
+    let scans = rest.windows(2).filter(|w| *w == [0xFF, 0xDA]).count();
+    if progressive && scans >= 2 {
+        JpegEnd::TruncatedProgressive
+    } else {
+        JpegEnd::Truncated
     }
 }
 
@@ -263,6 +313,7 @@ fn finish<D: ImageDecoder>(
         exif_orientation: orientation_value(orientation),
         color,
         had_alpha,
+        truncated: false,
     };
     Ok(Decoded { image: rgb, info, exif })
 }

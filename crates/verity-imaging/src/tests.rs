@@ -96,6 +96,26 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 #[test]
+fn truncated_baseline_jpeg_is_refused_but_cut_progressive_scans_are_flagged() {
+    let jpeg = encode_jpeg(&quadrants(64, 64), 90);
+    assert_eq!(jpeg_completeness(&jpeg), JpegEnd::Complete);
+    assert_eq!(jpeg_completeness(&jpeg[..jpeg.len() - 10]), JpegEnd::Truncated);
+    // A complete image followed by a second, cut-off stream (seen in real files) is complete.
+    let mut appended = jpeg.clone();
+    appended.extend_from_slice(&jpeg[..jpeg.len() / 2]);
+    assert_eq!(jpeg_completeness(&appended), JpegEnd::Complete);
+    assert!(decode(&appended, &Limits::default()).is_ok());
+    // A progressive stream: SOF2 segment, then two scans; cut inside the second.
+    let mut prog = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 3, 0];
+    prog.extend_from_slice(&[0xFF, 0xDA, 0, 3, 1, 2, 0xFF, 0x00, 4]);
+    prog.extend_from_slice(&[0xFF, 0xDA, 5, 6, 7]);
+    assert_eq!(jpeg_completeness(&prog), JpegEnd::TruncatedProgressive);
+    let mut one_scan = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 3, 0];
+    one_scan.extend_from_slice(&[0xFF, 0xDA, 0, 3, 1, 2]);
+    assert_eq!(jpeg_completeness(&one_scan), JpegEnd::Truncated);
+}
+
+#[test]
 fn grayscale_alpha_and_16_bit_become_rgb8() {
     let l = Limits::default();
     let gray = image::GrayImage::from_fn(40, 30, |x, _| image::Luma([(x * 6) as u8]));
