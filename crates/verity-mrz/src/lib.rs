@@ -15,6 +15,7 @@ mod countries;
 mod countries_iso;
 mod layout;
 pub mod peer;
+pub mod translit;
 
 use serde::Serialize;
 
