@@ -328,19 +328,24 @@ fn document_number(
     b.check("document_number", &main, line, start + 9);
 }
 
+/// The run every ICAO format shares: birth date, its check digit, sex, expiry date, its check
+/// digit, starting at `at` on `line`.
+fn birth_sex_expiry(b: &mut Builder<'_>, m: &mut Mrz, line: usize, at: usize) {
+    m.birth_date = b.date("birth_date", line, at, true);
+    let birth = b.text(line, at, at + 6);
+    b.check("birth_date", &birth, line, at + 6);
+    m.sex = b.sex(line, at + 7);
+    m.expiry_date = b.date("expiry_date", line, at + 8, false);
+    let exp = b.text(line, at + 8, at + 14);
+    b.check("expiry_date", &exp, line, at + 14);
+}
+
 fn td1(b: &mut Builder<'_>, m: &mut Mrz) {
     document_code(b, m, 0);
     m.issuing_state = b.country("issuing_state", 0, 2, 5);
     document_number(b, m, 0, 5, Some((0, 15, 30)));
-    let opt1 = b.field("optional_data", 0, 15, 30, Kind::AlphaNum);
-    m.optional_data = opt1.replace('<', " ").trim().to_string();
-    m.birth_date = b.date("birth_date", 1, 0, true);
-    let birth = b.text(1, 0, 6);
-    b.check("birth_date", &birth, 1, 6);
-    m.sex = b.sex(1, 7);
-    m.expiry_date = b.date("expiry_date", 1, 8, false);
-    let exp = b.text(1, 8, 14);
-    b.check("expiry_date", &exp, 1, 14);
+    m.optional_data = b.value("optional_data", 0, 15, 30, Kind::AlphaNum);
+    birth_sex_expiry(b, m, 1, 0);
     m.nationality = b.country("nationality", 1, 15, 18);
     m.optional_data_2 = b.value("optional_data_2", 1, 18, 29, Kind::AlphaNum);
     let composite =
@@ -360,13 +365,7 @@ fn two_line(b: &mut Builder<'_>, m: &mut Mrz, format: Format) {
     let continuation = (format == Format::Td2).then_some((1, 28, 35));
     document_number(b, m, 1, 0, continuation);
     m.nationality = b.country("nationality", 1, 10, 13);
-    m.birth_date = b.date("birth_date", 1, 13, true);
-    let birth = b.text(1, 13, 19);
-    b.check("birth_date", &birth, 1, 19);
-    m.sex = b.sex(1, 20);
-    m.expiry_date = b.date("expiry_date", 1, 21, false);
-    let exp = b.text(1, 21, 27);
-    b.check("expiry_date", &exp, 1, 27);
+    birth_sex_expiry(b, m, 1, 13);
     match format {
         Format::Td3 => {
             let personal = b.field("optional_data", 1, 28, 42, Kind::AlphaNum);
