@@ -9,6 +9,7 @@
 mod dequant;
 mod fetch;
 mod hash;
+pub mod minifasnet;
 pub mod torch_legacy;
 
 pub use dequant::{dequantize_blocked_int8, DequantReport};

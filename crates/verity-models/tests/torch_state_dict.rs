@@ -118,3 +118,79 @@ fn garbage_and_foreign_pickles_are_refused() {
     let e = load_state_dict(&evil).unwrap_err().to_string();
     assert!(e.contains("refusing"), "{e}");
 }
+
+mod network {
+    use super::*;
+    use tract_onnx::prelude::*;
+    use verity_models::minifasnet::minifasnet_onnx;
+
+    fn plan(bytes: &[u8]) -> TypedSimplePlan {
+        tract_onnx::onnx()
+            .model_for_read(&mut &bytes[..])
+            .expect("parses")
+            .with_input_fact(0, f32::fact([1, 3, 80, 80]).into())
+            .expect("fact")
+            .into_optimized()
+            .expect("optimises")
+            .into_runnable()
+            .expect("runnable")
+            .as_ref()
+            .clone()
+    }
+
+    fn logits(p: &TypedSimplePlan, input: &[f32]) -> Vec<f32> {
+        let t = tract_onnx::prelude::Tensor::from_shape(&[1, 3, 80, 80], input).expect("tensor");
+        let out = std::sync::Arc::new(p.clone()).run(tvec!(t.into_tvalue())).expect("runs");
+        out[0].to_plain_array_view::<f32>().expect("f32").iter().copied().collect()
+    }
+
+    /// 80×80 BGR 0–255 inputs: real face crops from `../shared/data/spoof` (both labels) and
+    /// two synthetic patterns.
+    fn inputs() -> Vec<Vec<f32>> {
+        let mut v = Vec::new();
+        for name in
+            ["real/real_mp4_0.png", "real/real_mp4_200.png", "fake/fake_mp4_0.png", "fake/fake_mp4_300.png"]
+        {
+            let path = shared().join("data/spoof/images/tranvanluyt_frames").join(name);
+            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let img =
+                verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decodes").image;
+            let img = image::imageops::resize(&img, 80, 80, image::imageops::FilterType::Triangle);
+            let mut t = vec![0f32; 3 * 80 * 80];
+            for (i, p) in img.pixels().enumerate() {
+                t[i] = p[2] as f32;
+                t[6400 + i] = p[1] as f32;
+                t[12800 + i] = p[0] as f32;
+            }
+            v.push(t);
+        }
+        v.push((0..19200).map(|i| ((i * 37) % 256) as f32).collect());
+        v.push(vec![128.0; 19200]);
+        v
+    }
+
+    fn compare(pth: &str, onnx: &str) {
+        let bytes = std::fs::read(shared().join("models/upstream").join(pth)).expect("pth");
+        let ours = minifasnet_onnx(&load_state_dict(&bytes).expect("state")).expect("builds");
+        let oracle = std::fs::read(shared().join("models").join(onnx)).expect("oracle");
+        let (a, b) = (plan(&ours), plan(&oracle));
+        let mut worst = 0f32;
+        for x in inputs() {
+            let (la, lb) = (logits(&a, &x), logits(&b, &x));
+            assert_eq!(la.len(), 3);
+            worst = worst.max(max_diff(&la, &lb));
+        }
+        println!("{pth}: max |logit difference| vs the ONNX export = {worst:e}");
+        assert!(worst < 1e-4, "{pth}: {worst}");
+    }
+
+    #[test]
+    fn v2_built_from_upstream_weights_matches_the_onnx_export() {
+        compare("2.7_80x80_MiniFASNetV2.pth", "minifasnet_v2_scale2.7_80x80.onnx");
+    }
+
+    #[test]
+    fn v1se_built_from_upstream_weights_matches_the_onnx_export() {
+        compare("4_0_0_80x80_MiniFASNetV1SE.pth", "minifasnet_v1se_scale4.0_80x80.onnx");
+    }
+}
