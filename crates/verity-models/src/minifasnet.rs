@@ -229,12 +229,11 @@ pub fn minifasnet_onnx(state: &[(String, Tensor)]) -> Result<Vec<u8>, ModelError
     let hn = b.init("bn.shift", &[n], shift);
     let x = b.node("Mul", "bn", vec![x, sn], vec![]);
     let x = b.node("Add", "bn", vec![x, hn], vec![]);
-    let logits = b.linear(&x, "prob.weight")?;
-    // Name the graph output.
+    b.linear(&x, "prob.weight")?;
+    // The last node (prob) produces the graph output.
     if let Some(last) = b.nodes.last_mut() {
         last.output = vec!["logits".into()];
     }
-    let _ = logits;
 
     let tensor_type = |dims: &[i64]| TypeProto {
         value: Some(type_proto::Value::TensorType(type_proto::Tensor {
