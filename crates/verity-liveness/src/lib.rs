@@ -6,3 +6,4 @@
 //! comes next.
 
 pub mod crop;
+pub mod passive;
