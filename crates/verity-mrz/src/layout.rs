@@ -25,6 +25,11 @@ pub enum Format {
     SwissDrivingLicence,
 }
 
+/// The parts of a name field separated by fillers, joined by single spaces.
+fn words(s: &str) -> String {
+    s.split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
 pub(crate) fn detect(lines: &[String]) -> Result<Format, MrzError> {
     let lens: Vec<usize> = lines.iter().map(|l| l.chars().count()).collect();
     let first = lines.first().map(String::as_str).unwrap_or("");
@@ -196,8 +201,7 @@ impl<'a> Builder<'a> {
             Some((p, s)) => (p.to_string(), s.to_string()),
             None => (raw.clone(), String::new()),
         };
-        let clean = |s: &str| s.split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
-        let (surname, given) = (clean(&primary), clean(&secondary));
+        let (surname, given) = (words(&primary), words(&secondary));
         let truncated = !raw.ends_with('<');
         if truncated {
             self.warn(
@@ -391,7 +395,7 @@ fn french_id(b: &mut Builder<'_>, m: &mut Mrz) {
     document_code(b, m, 0);
     m.issuing_state = b.country("issuing_state", 0, 2, 5);
     let last = b.field("surname", 0, 5, 30, Kind::Alpha);
-    m.surname = last.split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    m.surname = words(&last);
     m.optional_data = b.value("administrative_code", 0, 30, 36, Kind::AlphaNum);
     // Line 2: issue year+month (4), office code (3), sequence (5), check digit.
     let issue = b.field("issue_date", 1, 0, 4, Kind::Numeric);
@@ -401,14 +405,7 @@ fn french_id(b: &mut Builder<'_>, m: &mut Mrz) {
     let protected = b.text(1, 0, 12);
     b.check("document_number", &protected, 1, 12);
     let given = b.field("given_names", 1, 13, 27, Kind::Alpha);
-    m.given_names = given
-        .split("<<")
-        .next()
-        .unwrap_or("")
-        .split('<')
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    m.given_names = words(given.split("<<").next().unwrap_or(""));
     m.birth_date = b.date("birth_date", 1, 27, true);
     let birth = b.text(1, 27, 33);
     b.check("birth_date", &birth, 1, 33);
@@ -432,7 +429,7 @@ fn french_dl(b: &mut Builder<'_>, m: &mut Mrz) {
     b.check("document_number", &protected, 0, 14);
     m.expiry_date = b.date("expiry_date", 0, 15, false);
     let last = b.field("surname", 0, 21, 29, Kind::Alpha);
-    m.surname = last.split('<').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
+    m.surname = words(&last);
     let composite = b.text(0, 0, 29);
     b.check("composite", &composite, 0, 29);
 }
