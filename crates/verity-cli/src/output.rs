@@ -36,7 +36,9 @@ impl From<verity_models::ModelError> for CliError {
             verity_models::ModelError::Missing { .. } => "model_missing",
             verity_models::ModelError::Corrupt { .. } => "model_corrupt",
             verity_models::ModelError::HashMismatch { .. } => "model_hash_mismatch",
-            verity_models::ModelError::Pip { .. } => "model_fetch_failed",
+            verity_models::ModelError::Pip { .. } | verity_models::ModelError::Download { .. } => {
+                "model_fetch_failed"
+            }
             _ => "model_error",
         };
         CliError::other(code, e.to_string())

