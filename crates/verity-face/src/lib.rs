@@ -167,6 +167,12 @@ impl FaceEngine {
         detect::detect(self.detector.as_ref(), image, &self.config.detect)
     }
 
+    /// Detection with other settings (e.g. no rotation search for video frames that the decoder
+    /// already turned upright).
+    pub fn detect_with(&self, image: &RgbImage, cfg: &DetectConfig) -> Result<Detection, FaceError> {
+        detect::detect(self.detector.as_ref(), image, cfg)
+    }
+
     /// Embeds a given face of an image (for callers that track faces themselves).
     pub fn embed_face(&self, image: &RgbImage, face: &Face) -> Result<(Embedding, RgbImage), FaceError> {
         let (aligned, _) = align(image, face);
@@ -176,8 +182,19 @@ impl FaceEngine {
 
     /// Detects, chooses the subject, aligns, embeds and assesses quality.
     pub fn analyze(&self, image: &RgbImage, kind: ImageKind) -> Result<Analysis, FaceError> {
+        self.analyze_with(image, kind, &self.config.detect)
+    }
+
+    /// [`FaceEngine::analyze`] with other detection settings (e.g. `exhaustive`, to find a small
+    /// second face beside a large one).
+    pub fn analyze_with(
+        &self,
+        image: &RgbImage,
+        kind: ImageKind,
+        detect_cfg: &DetectConfig,
+    ) -> Result<Analysis, FaceError> {
         let t0 = Instant::now();
-        let det = self.detect(image)?;
+        let det = self.detect_with(image, detect_cfg)?;
         let t1 = Instant::now();
         let (w, h) = det.upright.dimensions();
         let (chosen, rule) = choose(&det.faces, kind, w, h).ok_or(FaceError::NoFace)?;
