@@ -296,3 +296,28 @@ fn bad_videos_get_clear_errors() {
     );
     assert_eq!(code(&noface, &lim).code(), "video_no_face");
 }
+
+#[test]
+fn a_screen_grid_on_the_face_is_moire_and_the_clean_frame_is_not() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let frame = ffmpeg(
+        tmp.path(),
+        "frame.png",
+        &["-ss", "5", "-i", live_video().to_str().unwrap(), "-frames:v", "1"],
+    );
+    let clean = read(&frame);
+    let r = engine().photo(&clean, &Limits::default()).expect("assessed");
+    assert_eq!(r.signals.moire.status, Status::Pass, "{:?}", r.signals.moire);
+    // A recaptured screen's pixel grid, aliased: a faint periodic pattern over the whole picture.
+    let mut img = verity_imaging::decode(&clean, &Limits::default()).expect("decode").image;
+    for (x, y, p) in img.enumerate_pixels_mut() {
+        let v = 10.0 * (2.0 * std::f32::consts::PI * (0.31 * x as f32 + 0.07 * y as f32)).sin();
+        for c in p.0.iter_mut() {
+            *c = (*c as f32 + v).clamp(0.0, 255.0) as u8;
+        }
+    }
+    let r = engine().photo(&verity_imaging::encode_png(&img), &Limits::default()).expect("assessed");
+    assert_eq!(r.signals.moire.status, Status::Spoof, "{:?}", r.signals.moire);
+    assert!(!r.live);
+    assert!(r.reasons.contains(&"moire".to_string()));
+}
