@@ -49,6 +49,11 @@ const ICAO_SPECIAL: &[(&str, Option<&str>, &str)] = &[
     ("ZIM", Some("ZWE"), "Zimbabwe (former code)"),
 ];
 
+/// The name of an ISO 3166-1 alpha-2 code (upper case), if it is one.
+pub fn iso_alpha2_name(code: &str) -> Option<&'static str> {
+    ISO_COUNTRIES.iter().find(|(_, a2, _)| *a2 == code).map(|(_, _, name)| *name)
+}
+
 /// Resolves an MRZ country field (fillers allowed at the end: `D<<`).
 pub fn lookup(raw: &str) -> Option<Country> {
     let code = raw.trim_end_matches('<');

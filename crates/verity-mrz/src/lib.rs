@@ -19,7 +19,7 @@ pub mod translit;
 
 use serde::Serialize;
 
-pub use countries::{lookup as lookup_country, Country};
+pub use countries::{iso_alpha2_name, lookup as lookup_country, Country};
 pub use layout::Format;
 
 /// ICAO 7-3-1 check digit of `s`, or `None` if `s` holds a character outside `0-9A-Z<`.

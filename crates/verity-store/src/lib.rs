@@ -1,0 +1,194 @@
+//! Verity's storage.
+//!
+//! One trait, [`Storage`], and one SQL implementation, [`SqlStore`], over sqlx's `Any` driver:
+//! SQLite by default (`sqlite://path`), PostgreSQL chosen by the URL (`postgres://…`). The few
+//! places where the dialects differ (JSON paths, row locking) are chosen once from the URL.
+//! Migrations run at connect. Every resource row belongs to a tenant; every query names it.
+
+mod migrations;
+mod sql;
+pub mod time;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+pub use sql::SqlStore;
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("stored data is malformed: {0}")]
+    Malformed(String),
+    #[error("bad filter field {0:?}")]
+    BadFilter(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A tenant: every resource and key belongs to one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// An API key as stored: only the hash of the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    #[serde(skip)]
+    pub key_hash: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// A stored resource: the public JSON body plus the columns lists are filtered on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub id: String,
+    pub tenant_id: String,
+    /// `client`, `livePhoto`, `document`, `check`, `webhook`, `address`, `liveVideo`.
+    pub kind: String,
+    pub client_id: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub body: serde_json::Value,
+}
+
+/// List parameters (ComplyCube's `page`, `pageSize`, date bounds and dotted filters).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListQuery {
+    pub client_id: Option<String>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
+    /// (dotted path in the body, value compared as text).
+    pub filters: Vec<(String, String)>,
+    /// 1-based.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// A page of resources, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<Resource>,
+    pub total: u64,
+}
+
+/// A job as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    /// `queued`, `running`, `done`, `failed`.
+    pub state: String,
+    /// Attempts started so far (including the one that claimed it).
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub run_at: i64,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// A new job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewJob {
+    pub id: String,
+    pub kind: String,
+    pub payload: serde_json::Value,
+    pub max_attempts: i64,
+    pub run_at: i64,
+}
+
+/// Counts of jobs by state.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct JobCounts {
+    pub queued: u64,
+    pub running: u64,
+    pub done: u64,
+    pub failed: u64,
+}
+
+/// An event (webhook body), stored once with a stable id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: String,
+    pub tenant_id: String,
+    pub event_type: String,
+    pub resource_type: String,
+    pub payload: serde_json::Value,
+    pub created_at: i64,
+}
+
+/// One attempt to deliver an event to a webhook.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+    pub attempt: i64,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub created_at: i64,
+}
+
+/// Everything Verity stores outside object storage.
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<()>;
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>>;
+    async fn create_key(&self, key: &ApiKey) -> Result<()>;
+    /// A key that has not been revoked, by the hash of its secret.
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>>;
+    async fn list_keys(&self) -> Result<Vec<ApiKey>>;
+    /// Revokes by id or prefix; returns how many keys it revoked.
+    async fn revoke_key(&self, id_or_prefix: &str, now: i64) -> Result<u64>;
+
+    async fn insert(&self, r: &Resource) -> Result<()>;
+    async fn get(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<Resource>>;
+    /// Replaces the body (and `client_id`, `updated_at`); false when the row does not exist.
+    async fn update(&self, r: &Resource) -> Result<bool>;
+    async fn delete(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool>;
+    async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page>;
+
+    async fn enqueue(&self, job: &NewJob) -> Result<()>;
+    /// Claims the next job that is due (queued and `run_at` ≤ now, or running with an expired
+    /// lease), marks it running until `now + lease_ms`, counts the attempt.
+    async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<Job>>;
+    /// Extends the lease of a running job (false if it is no longer ours to hold).
+    async fn heartbeat(&self, id: &str, attempts: i64, lease_until: i64) -> Result<bool>;
+    async fn finish(&self, id: &str, attempts: i64, now: i64) -> Result<()>;
+    async fn retry_later(&self, id: &str, attempts: i64, run_at: i64, error: &str) -> Result<()>;
+    async fn give_up(&self, id: &str, attempts: i64, error: &str, now: i64) -> Result<()>;
+    async fn job(&self, id: &str) -> Result<Option<Job>>;
+    async fn job_counts(&self) -> Result<JobCounts>;
+
+    async fn insert_event(&self, e: &Event) -> Result<()>;
+    async fn event(&self, id: &str) -> Result<Option<Event>>;
+    async fn insert_delivery(&self, tenant_id: &str, d: &Delivery) -> Result<()>;
+    async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>>;
+}
+
+/// Connects to the store named by `url` and runs the migrations.
+pub async fn connect(url: &str) -> Result<std::sync::Arc<dyn Storage>> {
+    Ok(std::sync::Arc::new(SqlStore::connect(url).await?))
+}

@@ -1,0 +1,611 @@
+//! The SQL implementation over sqlx's `Any` driver (SQLite or PostgreSQL).
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::migrations::MIGRATIONS;
+use crate::{
+    ApiKey, Delivery, Event, Job, JobCounts, ListQuery, NewJob, Page, Resource, Result, Storage, StoreError,
+    Tenant,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite or PostgreSQL, chosen from the URL once.
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqlStore").field("dialect", &self.dialect).finish()
+    }
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL (queries here never contain a
+/// literal `?`).
+fn placeholders(sql: &str, d: Dialect) -> String {
+    if d == Dialect::Sqlite {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn malformed(e: serde_json::Error) -> StoreError {
+    StoreError::Malformed(e.to_string())
+}
+
+fn resource(row: &AnyRow) -> Result<Resource> {
+    let body: String = row.try_get("body")?;
+    Ok(Resource {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        kind: row.try_get("kind")?,
+        client_id: row.try_get("client_id")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        body: serde_json::from_str(&body).map_err(malformed)?,
+    })
+}
+
+fn key(row: &AnyRow) -> Result<ApiKey> {
+    Ok(ApiKey {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        prefix: row.try_get("prefix")?,
+        key_hash: row.try_get("key_hash")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn job(row: &AnyRow) -> Result<Job> {
+    let payload: String = row.try_get("payload")?;
+    Ok(Job {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload: serde_json::from_str(&payload).map_err(malformed)?,
+        state: row.try_get("state")?,
+        attempts: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+        run_at: row.try_get("run_at")?,
+        lease_until: row.try_get("lease_until")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+/// A dotted path of plain field names (`personDetails.firstName`).
+fn valid_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 128
+        && p.split('.').all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+impl SqlStore {
+    /// Connects (creating a SQLite file if needed) and migrates.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let (dialect, url, max) = if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.trim_start_matches("//");
+            let url = if path.contains('?') || path == ":memory:" {
+                format!("sqlite://{path}")
+            } else {
+                format!("sqlite://{path}?mode=rwc")
+            };
+            // One writer at a time in SQLite; readers go in parallel (WAL).
+            (Dialect::Sqlite, url, if path == ":memory:" { 1 } else { 8 })
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Dialect::Postgres, url.to_string(), 16)
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        };
+        let mut opts = AnyPoolOptions::new().max_connections(max);
+        if dialect == Dialect::Sqlite {
+            opts = opts.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA foreign_keys = ON").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = opts.connect(&url).await?;
+        if dialect == Dialect::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        let store = Self { pool, dialect };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    fn q(&self, sql: &str) -> String {
+        placeholders(sql, self.dialect)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        sqlx::query(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, \
+             description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, description, statements) in MIGRATIONS {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query(&self.q("SELECT version FROM schema_migrations WHERE version = ?"))
+                .bind(*version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_some() {
+                continue;
+            }
+            for s in *statements {
+                sqlx::query(s).execute(&mut *tx).await?;
+            }
+            sqlx::query(
+                &self.q("INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)"),
+            )
+            .bind(*version)
+            .bind(*description)
+            .bind(crate::time::now_ms())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    fn json_text(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "CAST(json_extract(body, ?) AS TEXT)",
+            Dialect::Postgres => "(CAST(body AS jsonb) #>> string_to_array(?, '.'))",
+        }
+    }
+
+    fn json_path_arg(&self, dotted: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("$.{dotted}"),
+            Dialect::Postgres => dotted.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+        }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, t: &Tenant) -> Result<()> {
+        sqlx::query(&self.q("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)"))
+            .bind(&t.id)
+            .bind(&t.name)
+            .bind(t.created_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query(&self.q("SELECT id, name, created_at FROM tenants WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(Tenant {
+                id: r.try_get("id")?,
+                name: r.try_get("name")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_key(&self, k: &ApiKey) -> Result<()> {
+        sqlx::query(
+            &self.q("INSERT INTO api_keys (id, tenant_id, name, prefix, key_hash, created_at, revoked_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        )
+        .bind(&k.id)
+        .bind(&k.tenant_id)
+        .bind(&k.name)
+        .bind(&k.prefix)
+        .bind(&k.key_hash)
+        .bind(k.created_at)
+        .bind(k.revoked_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>> {
+        let row = sqlx::query(
+            &self.q("SELECT id, tenant_id, name, prefix, key_hash, created_at, revoked_at FROM api_keys \
+             WHERE key_hash = ? AND revoked_at IS NULL"),
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(key).transpose()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKey>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, name, prefix, key_hash, created_at, revoked_at FROM api_keys \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key).collect()
+    }
+
+    async fn revoke_key(&self, id_or_prefix: &str, now: i64) -> Result<u64> {
+        let r = sqlx::query(
+            &self.q("UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR prefix = ?) AND revoked_at IS NULL"),
+        )
+        .bind(now)
+        .bind(id_or_prefix)
+        .bind(id_or_prefix)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    async fn insert(&self, r: &Resource) -> Result<()> {
+        sqlx::query(
+            &self.q("INSERT INTO resources (id, tenant_id, kind, client_id, created_at, updated_at, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        )
+        .bind(&r.id)
+        .bind(&r.tenant_id)
+        .bind(&r.kind)
+        .bind(&r.client_id)
+        .bind(r.created_at)
+        .bind(r.updated_at)
+        .bind(r.body.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<Resource>> {
+        let row = sqlx::query(
+            &self.q("SELECT id, tenant_id, kind, client_id, created_at, updated_at, body FROM resources \
+             WHERE id = ? AND tenant_id = ? AND kind = ?"),
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(kind)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(resource).transpose()
+    }
+
+    async fn update(&self, r: &Resource) -> Result<bool> {
+        let res = sqlx::query(&self.q("UPDATE resources SET body = ?, client_id = ?, updated_at = ? \
+             WHERE id = ? AND tenant_id = ? AND kind = ?"))
+        .bind(r.body.to_string())
+        .bind(&r.client_id)
+        .bind(r.updated_at)
+        .bind(&r.id)
+        .bind(&r.tenant_id)
+        .bind(&r.kind)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn delete(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool> {
+        let res = sqlx::query(&self.q("DELETE FROM resources WHERE id = ? AND tenant_id = ? AND kind = ?"))
+            .bind(id)
+            .bind(tenant_id)
+            .bind(kind)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page> {
+        let mut wh = String::from("tenant_id = ? AND kind = ?");
+        enum Arg {
+            S(String),
+            I(i64),
+        }
+        let mut args = vec![Arg::S(tenant_id.into()), Arg::S(kind.into())];
+        if let Some(c) = &q.client_id {
+            wh.push_str(" AND client_id = ?");
+            args.push(Arg::S(c.clone()));
+        }
+        for (col, op, v) in [
+            ("created_at", ">=", q.created_after),
+            ("created_at", "<=", q.created_before),
+            ("updated_at", ">=", q.updated_after),
+            ("updated_at", "<=", q.updated_before),
+        ] {
+            if let Some(v) = v {
+                wh.push_str(&format!(" AND {col} {op} ?"));
+                args.push(Arg::I(v));
+            }
+        }
+        for (path, value) in &q.filters {
+            if !valid_path(path) {
+                return Err(StoreError::BadFilter(path.clone()));
+            }
+            wh.push_str(&format!(" AND {} = ?", self.json_text()));
+            args.push(Arg::S(self.json_path_arg(path)));
+            args.push(Arg::S(value.clone()));
+        }
+        let count_sql = self.q(&format!("SELECT COUNT(*) AS n FROM resources WHERE {wh}"));
+        let mut count = sqlx::query(&count_sql);
+        for a in &args {
+            count = match a {
+                Arg::S(s) => count.bind(s.clone()),
+                Arg::I(i) => count.bind(*i),
+            };
+        }
+        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let page = q.page.max(1) as i64;
+        let size = q.page_size.max(1) as i64;
+        let list_sql = self.q(&format!(
+            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, body FROM resources \
+             WHERE {wh} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        ));
+        let mut list = sqlx::query(&list_sql);
+        for a in &args {
+            list = match a {
+                Arg::S(s) => list.bind(s.clone()),
+                Arg::I(i) => list.bind(*i),
+            };
+        }
+        let rows = list.bind(size).bind((page - 1) * size).fetch_all(&self.pool).await?;
+        Ok(Page { items: rows.iter().map(resource).collect::<Result<_>>()?, total: total.max(0) as u64 })
+    }
+
+    async fn enqueue(&self, j: &NewJob) -> Result<()> {
+        let now = crate::time::now_ms();
+        sqlx::query(
+            &self.q(
+                "INSERT INTO jobs (id, kind, payload, state, attempts, max_attempts, run_at, lease_until, \
+             last_error, created_at, updated_at) VALUES (?, ?, ?, 'queued', 0, ?, ?, NULL, NULL, ?, ?)",
+            ),
+        )
+        .bind(&j.id)
+        .bind(&j.kind)
+        .bind(j.payload.to_string())
+        .bind(j.max_attempts)
+        .bind(j.run_at)
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn claim(&self, now: i64, lease_ms: i64) -> Result<Option<Job>> {
+        let lock = match self.dialect {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = self.q(&format!(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = ?, updated_at = ? \
+             WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= ?) \
+             OR (state = 'running' AND lease_until < ?) ORDER BY run_at, id LIMIT 1{lock}) \
+             AND ((state = 'queued' AND run_at <= ?) OR (state = 'running' AND lease_until < ?)) \
+             RETURNING id, kind, payload, state, attempts, max_attempts, run_at, lease_until, last_error"
+        ));
+        let row = sqlx::query(&sql)
+            .bind(now + lease_ms)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    async fn heartbeat(&self, id: &str, attempts: i64, lease_until: i64) -> Result<bool> {
+        let r = sqlx::query(
+            &self.q("UPDATE jobs SET lease_until = ? WHERE id = ? AND attempts = ? AND state = 'running'"),
+        )
+        .bind(lease_until)
+        .bind(id)
+        .bind(attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn finish(&self, id: &str, attempts: i64, now: i64) -> Result<()> {
+        sqlx::query(&self.q("UPDATE jobs SET state = 'done', lease_until = NULL, updated_at = ? \
+             WHERE id = ? AND attempts = ? AND state = 'running'"))
+        .bind(now)
+        .bind(id)
+        .bind(attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn retry_later(&self, id: &str, attempts: i64, run_at: i64, error: &str) -> Result<()> {
+        sqlx::query(&self.q(
+            "UPDATE jobs SET state = 'queued', lease_until = NULL, run_at = ?, last_error = ?, updated_at = ? \
+             WHERE id = ? AND attempts = ? AND state = 'running'",
+        ))
+        .bind(run_at)
+        .bind(error)
+        .bind(crate::time::now_ms())
+        .bind(id)
+        .bind(attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn give_up(&self, id: &str, attempts: i64, error: &str, now: i64) -> Result<()> {
+        sqlx::query(
+            &self.q("UPDATE jobs SET state = 'failed', lease_until = NULL, last_error = ?, updated_at = ? \
+             WHERE id = ? AND attempts = ? AND state = 'running'"),
+        )
+        .bind(error)
+        .bind(now)
+        .bind(id)
+        .bind(attempts)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn job(&self, id: &str) -> Result<Option<Job>> {
+        let row =
+            sqlx::query(&self.q(
+                "SELECT id, kind, payload, state, attempts, max_attempts, run_at, lease_until, last_error \
+             FROM jobs WHERE id = ?",
+            ))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job).transpose()
+    }
+
+    async fn job_counts(&self) -> Result<JobCounts> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetch_all(&self.pool).await?;
+        let mut c = JobCounts::default();
+        for r in rows {
+            let state: String = r.try_get("state")?;
+            let n: i64 = r.try_get("n")?;
+            let n = n.max(0) as u64;
+            match state.as_str() {
+                "queued" => c.queued = n,
+                "running" => c.running = n,
+                "done" => c.done = n,
+                "failed" => c.failed = n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    async fn insert_event(&self, e: &Event) -> Result<()> {
+        sqlx::query(&self.q(
+            "INSERT INTO events (id, tenant_id, type, resource_type, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(&e.id)
+        .bind(&e.tenant_id)
+        .bind(&e.event_type)
+        .bind(&e.resource_type)
+        .bind(e.payload.to_string())
+        .bind(e.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn event(&self, id: &str) -> Result<Option<Event>> {
+        let row = sqlx::query(
+            &self
+                .q("SELECT id, tenant_id, type, resource_type, payload, created_at FROM events WHERE id = ?"),
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let payload: String = r.try_get("payload")?;
+            Ok(Event {
+                id: r.try_get("id")?,
+                tenant_id: r.try_get("tenant_id")?,
+                event_type: r.try_get("type")?,
+                resource_type: r.try_get("resource_type")?,
+                payload: serde_json::from_str(&payload).map_err(malformed)?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn insert_delivery(&self, tenant_id: &str, d: &Delivery) -> Result<()> {
+        sqlx::query(&self.q(
+            "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_id, attempt, status_code, error, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(&d.id)
+        .bind(tenant_id)
+        .bind(&d.webhook_id)
+        .bind(&d.event_id)
+        .bind(d.attempt)
+        .bind(d.status_code)
+        .bind(&d.error)
+        .bind(d.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>> {
+        let rows = sqlx::query(&self.q(
+            "SELECT id, webhook_id, event_id, attempt, status_code, error, created_at FROM webhook_deliveries \
+             WHERE tenant_id = ? AND webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT 100",
+        ))
+        .bind(tenant_id)
+        .bind(webhook_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Delivery {
+                    id: r.try_get("id")?,
+                    webhook_id: r.try_get("webhook_id")?,
+                    event_id: r.try_get("event_id")?,
+                    attempt: r.try_get("attempt")?,
+                    status_code: r.try_get("status_code")?,
+                    error: r.try_get("error")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgres_only() {
+        assert_eq!(placeholders("a = ? AND b = ?", Dialect::Postgres), "a = $1 AND b = $2");
+        assert_eq!(placeholders("a = ?", Dialect::Sqlite), "a = ?");
+        assert!(valid_path("personDetails.firstName"));
+        for bad in ["", "a..b", "a.b'); DROP", "x y", ".a"] {
+            assert!(!valid_path(bad), "{bad}");
+        }
+    }
+}
