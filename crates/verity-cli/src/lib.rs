@@ -5,6 +5,7 @@ mod face_cmd;
 mod liveness_cmd;
 mod mrz_cmd;
 mod output;
+mod serve_cmd;
 
 use std::path::PathBuf;
 
@@ -15,6 +16,7 @@ pub use eval_faces::{eval_faces, EvalFacesArgs};
 pub use face_cmd::{compare_files, detect_file};
 pub use liveness_cmd::{eval_liveness, liveness_photo, liveness_video, EvalLivenessArgs};
 pub use output::CliError;
+pub use serve_cmd::{KeysCommand, ServeArgs};
 
 /// Verity: self-hosted identity verification.
 #[derive(Debug, Parser)]
@@ -44,6 +46,15 @@ pub enum Command {
     /// Liveness engine: passive anti-spoofing on a photo, selfie-video liveness.
     #[command(subcommand)]
     Liveness(LivenessCommand),
+    /// Run the HTTP API server (until SIGINT/SIGTERM).
+    Serve(ServeArgs),
+    /// API keys: create (printed once), list, revoke.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +199,8 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Liveness(args)) => eval_liveness(&cli.models_dir, &args),
+        Command::Serve(args) => serve_cmd::serve(&args, &cli.models_dir),
+        Command::Keys { command, server } => serve_cmd::keys(&command, &server, &cli.models_dir),
         Command::Liveness(LivenessCommand::Photo { image }) => liveness_photo(&cli.models_dir, &image),
         Command::Liveness(LivenessCommand::Video { video, challenges }) => {
             liveness_video(&cli.models_dir, &video, challenges.as_deref())

@@ -1,0 +1,549 @@
+//! `/v1/checks` and the check runner. Checks are created `pending`, run by a worker from the job
+//! queue, and end `complete` (with `result.outcome` clear | attention | not_processed and the
+//! reasons) or `failed`. A check whose engine is missing or cannot read its input answers
+//! `not_processed` with the reason — never a made-up result.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+use verity_face::{FaceEngine, ImageKind};
+use verity_liveness::LivenessEngine;
+use verity_store::time::now_ms;
+use verity_store::{ListQuery, NewJob, Resource};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::ids::new_id;
+use crate::jobs::Outcome;
+use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render, string_field};
+use crate::{events, AppState};
+
+pub const RUN_CHECK_JOB: &str = "run_check";
+
+/// The engines, loaded once at start. A missing engine is reported in the checks it affects.
+pub struct Engines {
+    pub face: Result<Arc<FaceEngine>, String>,
+    pub liveness: Result<Arc<LivenessEngine>, String>,
+}
+
+impl Engines {
+    /// Loads the face and liveness engines from `models_dir` (errors are kept, not fatal).
+    pub fn load(models_dir: &std::path::Path) -> Self {
+        let dir = verity_models::ModelDir::new(models_dir);
+        let face = FaceEngine::load(&dir).map(Arc::new).map_err(|e| e.to_string());
+        let liveness = match &face {
+            Ok(f) => LivenessEngine::load(&dir, f.clone()).map(Arc::new).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("needs the face engine: {e}")),
+        };
+        Self { face, liveness }
+    }
+
+    pub fn none(reason: &str) -> Self {
+        Self { face: Err(reason.into()), liveness: Err(reason.into()) }
+    }
+}
+
+const SUPPORTED: &[&str] =
+    &["identity_check", "document_check", "face_authentication_check", "enhanced_identity_check"];
+const KNOWN_UNSUPPORTED: &[&str] = &[
+    "standard_screening_check",
+    "extensive_screening_check",
+    "proof_of_address_check",
+    "multi_bureau_check",
+    "age_estimation_check",
+];
+
+async fn owned(
+    s: &AppState,
+    tenant: &str,
+    kind: &'static str,
+    what: &'static str,
+    field: &str,
+    m: &Map<String, Value>,
+    client: &str,
+) -> ApiResult<Resource> {
+    let id = string_field(m, field, true)?.unwrap_or_default();
+    let r = fetch(s, tenant, kind, what, &id).await?;
+    if r.client_id.as_deref() != Some(client) {
+        return Err(ApiError::invalid(
+            "resource_mismatch",
+            format!("`{field}` belongs to another client"),
+            Some(field),
+        ));
+    }
+    Ok(r)
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let m = json_object(&body)?;
+    if let Some(k) = m.keys().find(|k| {
+        !["clientId", "type", "livePhotoId", "documentId", "liveVideoId", "options", "enableMonitoring"]
+            .contains(&k.as_str())
+    }) {
+        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
+    }
+    let kind = string_field(&m, "type", true)?.unwrap_or_default();
+    if !SUPPORTED.contains(&kind.as_str()) {
+        let why = if KNOWN_UNSUPPORTED.contains(&kind.as_str()) {
+            format!("{kind} is not offered by this server (supported: {})", SUPPORTED.join(", "))
+        } else {
+            format!("unknown check type {kind:?} (supported: {})", SUPPORTED.join(", "))
+        };
+        return Err(ApiError::invalid("check_type_unsupported", why, Some("type")));
+    }
+    let client_id = string_field(&m, "clientId", true)?.unwrap_or_default();
+    let client = fetch(&s, &caller.tenant_id, "client", "client", &client_id).await?;
+    let mut out = Map::new();
+    out.insert("clientId".into(), json!(client.id));
+    out.insert("entityName".into(), client.body["entityName"].clone());
+    out.insert("type".into(), json!(kind));
+    let needs = |f: &str| match kind.as_str() {
+        "identity_check" => f == "livePhotoId" || f == "documentId",
+        "document_check" => f == "documentId",
+        "face_authentication_check" => f == "livePhotoId",
+        "enhanced_identity_check" => f == "liveVideoId" || f == "documentId",
+        _ => false,
+    };
+    if needs("livePhotoId") {
+        let p =
+            owned(&s, &caller.tenant_id, "livePhoto", "live photo", "livePhotoId", &m, &client.id).await?;
+        out.insert("livePhotoId".into(), json!(p.id));
+    }
+    if needs("liveVideoId") {
+        let v =
+            owned(&s, &caller.tenant_id, "liveVideo", "live video", "liveVideoId", &m, &client.id).await?;
+        out.insert("liveVideoId".into(), json!(v.id));
+    }
+    if needs("documentId") {
+        let d = owned(&s, &caller.tenant_id, "document", "document", "documentId", &m, &client.id).await?;
+        if d.body["_files"]["front"].as_str().is_none() {
+            return Err(ApiError::invalid(
+                "document_image_missing",
+                "the document has no front image: upload it first",
+                Some("documentId"),
+            ));
+        }
+        out.insert("documentId".into(), json!(d.id));
+    }
+    if kind == "face_authentication_check" && client.body["type"] != "person" {
+        return Err(ApiError::invalid(
+            "client_not_person",
+            "face authentication needs a client of type person",
+            Some("clientId"),
+        ));
+    }
+    match m.get("options") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(o)) => {
+            out.insert("options".into(), Value::Object(o.clone()));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid("field_type", "`options` must be an object", Some("options")))
+        }
+    }
+    if let Some(v) = m.get("enableMonitoring") {
+        out.insert("enableMonitoring".into(), json!(v.as_bool().unwrap_or(false)));
+    }
+    out.insert("status".into(), json!("pending"));
+    let r = new_resource(&caller.tenant_id, "check", Some(client.id), Value::Object(out));
+    s.store.insert(&r).await?;
+    s.store
+        .enqueue(&NewJob {
+            id: new_id(),
+            kind: RUN_CHECK_JOB.into(),
+            payload: json!({"tenantId": caller.tenant_id, "checkId": r.id}),
+            max_attempts: 3,
+            run_at: now_ms(),
+        })
+        .await?;
+    let rendered = render(&r);
+    events::emit(&s, &caller.tenant_id, "check.pending", "check", rendered.clone()).await?;
+    s.wake.notify_waiters();
+    Ok((StatusCode::CREATED, Json(rendered)))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&fetch(&s, &caller.tenant_id, "check", "check", &id).await?)))
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let q = list_query(&params, &["type", "status", "documentId", "livePhotoId", "liveVideoId", "result"])?;
+    let page = s.store.list(&caller.tenant_id, "check", &q).await?;
+    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut r = fetch(&s, &caller.tenant_id, "check", "check", &id).await?;
+    let m = json_object(&body)?;
+    if let Some(k) = m.keys().find(|k| k.as_str() != "enableMonitoring") {
+        return Err(ApiError::invalid(
+            "field_not_updatable",
+            format!("`{k}` cannot be changed on a check"),
+            Some(k),
+        ));
+    }
+    if let Some(v) = m.get("enableMonitoring") {
+        let b = v.as_bool().ok_or_else(|| {
+            ApiError::invalid("field_type", "`enableMonitoring` must be a boolean", Some("enableMonitoring"))
+        })?;
+        r.body["enableMonitoring"] = json!(b);
+    }
+    r.updated_at = now_ms();
+    s.store.update(&r).await?;
+    Ok(Json(render(&r)))
+}
+
+/// A reviewer's outcome for a completed check.
+pub async fn validate(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut r = fetch(&s, &caller.tenant_id, "check", "check", &id).await?;
+    let m = json_object(&body)?;
+    let outcome = string_field(&m, "outcome", true)?.unwrap_or_default();
+    if !["clear", "attention", "rejected"].contains(&outcome.as_str()) {
+        return Err(ApiError::invalid(
+            "field_invalid",
+            "`outcome` must be clear, attention or rejected",
+            Some("outcome"),
+        ));
+    }
+    if r.body["status"] != "complete" {
+        return Err(ApiError::invalid("check_not_complete", "only a complete check can be validated", None));
+    }
+    let now = now_ms();
+    r.body["validation"] = json!({"outcome": outcome, "validatedAt": verity_store::time::format_ms(now)});
+    r.updated_at = now;
+    s.store.update(&r).await?;
+    Ok(Json(json!({"id": r.id, "outcome": outcome})))
+}
+
+// ------------------------------------------------------------------ running
+
+fn not_processed(reason: &str) -> Value {
+    json!({"outcome": "not_processed", "reasons": [reason]})
+}
+
+fn combine(parts: &[&str]) -> &'static str {
+    if parts.contains(&"attention") {
+        "attention"
+    } else if parts.contains(&"not_processed") {
+        "not_processed"
+    } else {
+        "clear"
+    }
+}
+
+async fn file(s: &AppState, r: &Resource, name: &str) -> Result<Option<Vec<u8>>, String> {
+    match r.body["_files"][name].as_str() {
+        None => Ok(None),
+        Some(k) => s.files.get(k).await.map(Some).map_err(|e| e.to_string()),
+    }
+}
+
+fn is_pdf(b: &[u8]) -> bool {
+    b.starts_with(b"%PDF-")
+}
+
+/// The identity check's breakdown from a selfie and a document front (runs on a blocking thread).
+fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: &[u8], doc: &[u8]) -> Value {
+    let lim = verity_imaging::Limits::default();
+    let mut reasons: Vec<String> = Vec::new();
+    let selfie_img = match verity_imaging::decode(selfie, &lim) {
+        Ok(d) => d,
+        Err(e) => return not_processed(&format!("live photo cannot be read: {e}")),
+    };
+    // Face analysis of the live photo.
+    let s_an = face.analyze(&selfie_img.image, ImageKind::Selfie);
+    // A second face counts when it is nearly as large as the subject's (the face engine's
+    // `multiple_faces` quality issue), not a small face far in the background.
+    let (face_detection, selfie_emb) = match &s_an {
+        Ok(a) => match a.quality.issues.iter().find(|i| i.code == "multiple_faces") {
+            None => ("clear", Some(&a.embedding)),
+            Some(i) => {
+                reasons.push(format!("live photo: {}", i.message));
+                ("attention", Some(&a.embedding))
+            }
+        },
+        Err(_) => {
+            reasons.push("no face in the live photo".into());
+            ("attention", None)
+        }
+    };
+    // The document's portrait.
+    let (integrity, doc_emb) = if is_pdf(doc) {
+        reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
+        ("not_processed", None)
+    } else {
+        match verity_imaging::decode(doc, &lim)
+            .map_err(|e| e.to_string())
+            .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
+        {
+            Ok(a) => ("clear", Some(a.embedding)),
+            Err(e) => {
+                reasons.push(format!("no face found on the document: {e}"));
+                ("attention", None)
+            }
+        }
+    };
+    let (similarity, score) = match (selfie_emb, &doc_emb) {
+        (Some(a), Some(b)) => {
+            let m = face.compare(a, b);
+            if !m.is_match {
+                reasons.push(format!("the live photo does not match the document (score {:.0})", m.score));
+            }
+            (if m.is_match { "clear" } else { "attention" }, Some((m.score.round()) as i64))
+        }
+        _ => ("not_processed", None),
+    };
+    // Authenticity of the live photo.
+    let (spoofed, live_check, live_score, signals) = match liveness {
+        Err(e) => {
+            reasons.push(format!("liveness engine unavailable: {e}"));
+            ("not_processed", "not_processed", None, Value::Null)
+        }
+        Ok(l) => match l.photo_decoded(&selfie_img, selfie) {
+            Ok(p) => {
+                let other_spoof = p.reasons.iter().any(|r| r != "passive_pad");
+                let pad_ok = p.signals.passive_pad.status == verity_liveness::Status::Pass;
+                if !pad_ok {
+                    reasons.push(format!("liveness check failed (score {:.0})", p.score));
+                }
+                if other_spoof {
+                    reasons.push(format!(
+                        "spoof signals: {}",
+                        p.reasons
+                            .iter()
+                            .filter(|r| *r != "passive_pad")
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                (
+                    if other_spoof { "attention" } else { "clear" },
+                    if pad_ok { "clear" } else { "attention" },
+                    Some(p.score.round() as i64),
+                    serde_json::to_value(&p.signals).unwrap_or(Value::Null),
+                )
+            }
+            Err(e) => {
+                reasons.push(format!("liveness not assessed: {e}"));
+                ("not_processed", "not_processed", None, Value::Null)
+            }
+        },
+    };
+    let outcome = combine(&[face_detection, similarity, spoofed, live_check, integrity]);
+    let mut face_breakdown = json!({});
+    if let Some(sc) = score {
+        face_breakdown["facialSimilarityScore"] = json!(sc);
+    }
+    let mut auth_breakdown = json!({});
+    if let Some(sc) = live_score {
+        auth_breakdown["livenessCheckScore"] = json!(sc);
+    }
+    json!({
+        "outcome": outcome,
+        "reasons": reasons,
+        "breakdown": {
+            "faceAnalysis": {"faceDetection": face_detection, "facialSimilarity": similarity, "breakdown": face_breakdown},
+            "authenticityAnalysis": {"spoofedImageAnalysis": spoofed, "livenessCheck": live_check, "breakdown": auth_breakdown},
+            "integrityAnalysis": {"faceDetection": integrity},
+        },
+        "signals": signals,
+    })
+}
+
+/// Face authentication against the client's enrolled faces (live photos of earlier clear checks).
+async fn face_authentication(
+    s: &AppState,
+    tenant: &str,
+    check: &Resource,
+    face: Arc<FaceEngine>,
+) -> Result<Value, String> {
+    let photo_id = check.body["livePhotoId"].as_str().unwrap_or_default().to_string();
+    let mut enrolled: Vec<String> = Vec::new();
+    let mut page = 1;
+    loop {
+        let q = ListQuery {
+            client_id: check.client_id.clone(),
+            filters: vec![("status".into(), "complete".into()), ("result.outcome".into(), "clear".into())],
+            page,
+            page_size: 100,
+            ..Default::default()
+        };
+        let p = s.store.list(tenant, "check", &q).await.map_err(|e| e.to_string())?;
+        for c in &p.items {
+            if let Some(id) = c.body["livePhotoId"].as_str() {
+                if id != photo_id && !enrolled.iter().any(|e| e == id) {
+                    enrolled.push(id.to_string());
+                }
+            }
+        }
+        if p.items.len() < 100 {
+            break;
+        }
+        page += 1;
+    }
+    if enrolled.is_empty() {
+        return Ok(json!({
+            "outcome": "not_processed",
+            "reasons": ["the client has no enrolled face: run an identity check that comes out clear first"],
+            "breakdown": {"faceAuthentication": {"facialSimilarity": "not_processed", "breakdown": {"enrolledFaces": {"livePhotoIds": []}}}},
+        }));
+    }
+    let photo = fetch(s, tenant, "livePhoto", "live photo", &photo_id).await.map_err(|e| e.to_string())?;
+    let probe = file(s, &photo, "photo").await?.ok_or("live photo file missing")?;
+    let mut gallery = Vec::new();
+    for id in &enrolled {
+        if let Ok(p) = fetch(s, tenant, "livePhoto", "live photo", id).await {
+            if let Ok(Some(b)) = file(s, &p, "photo").await {
+                gallery.push((id.clone(), b));
+            }
+        }
+    }
+    let enrolled_ids = enrolled.clone();
+    tokio::task::spawn_blocking(move || {
+        let lim = verity_imaging::Limits::default();
+        let probe = verity_imaging::decode(&probe, &lim).map_err(|e| e.to_string())?;
+        let probe = match face.analyze(&probe.image, ImageKind::Selfie) {
+            Ok(a) => a,
+            Err(_) => {
+                return Ok(json!({
+                    "outcome": "attention",
+                    "reasons": ["no face in the live photo"],
+                    "breakdown": {"faceAuthentication": {"facialSimilarity": "attention", "breakdown": {"enrolledFaces": {"livePhotoIds": enrolled_ids}}}},
+                }))
+            }
+        };
+        let mut matched = Vec::new();
+        for (id, bytes) in gallery {
+            let Ok(d) = verity_imaging::decode(&bytes, &lim) else { continue };
+            let Ok(a) = face.analyze(&d.image, ImageKind::Selfie) else { continue };
+            let m = face.compare(&probe.embedding, &a.embedding);
+            if m.is_match {
+                matched.push(json!({"livePhotoId": id, "facialSimilarityScore": m.score.round() as i64}));
+            }
+        }
+        let outcome = if matched.is_empty() { "attention" } else { "clear" };
+        let mut breakdown = json!({"enrolledFaces": {"livePhotoIds": enrolled_ids}});
+        if !matched.is_empty() {
+            breakdown["facesMatched"] = json!(matched);
+        }
+        Ok(json!({
+            "outcome": outcome,
+            "reasons": if matched.is_empty() { vec!["the live photo matches none of the enrolled faces"] } else { vec![] },
+            "breakdown": {"faceAuthentication": {"facialSimilarity": outcome, "breakdown": breakdown}},
+        }))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+/// The result of one check, or an error worth retrying.
+async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value, String> {
+    let kind = check.body["type"].as_str().unwrap_or_default();
+    match kind {
+        "identity_check" => {
+            let face = match &s.engines.face {
+                Ok(f) => f.clone(),
+                Err(e) => return Ok(not_processed(&format!("face engine unavailable: {e}"))),
+            };
+            let liveness = s.engines.liveness.clone();
+            let photo_id = check.body["livePhotoId"].as_str().unwrap_or_default();
+            let doc_id = check.body["documentId"].as_str().unwrap_or_default();
+            let Ok(photo) = fetch(s, tenant, "livePhoto", "live photo", photo_id).await else {
+                return Ok(not_processed("the live photo was deleted"));
+            };
+            let Ok(doc) = fetch(s, tenant, "document", "document", doc_id).await else {
+                return Ok(not_processed("the document was deleted"));
+            };
+            let Some(selfie) = file(s, &photo, "photo").await? else { return Ok(not_processed("the live photo has no file")) };
+            let Some(front) = file(s, &doc, "front").await? else { return Ok(not_processed("the document has no front image")) };
+            tokio::task::spawn_blocking(move || identity(&face, liveness.as_deref().map_err(String::as_str), &selfie, &front))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        "face_authentication_check" => match &s.engines.face {
+            Ok(f) => face_authentication(s, tenant, check, f.clone()).await,
+            Err(e) => Ok(not_processed(&format!("face engine unavailable: {e}"))),
+        },
+        "document_check" => Ok(not_processed(
+            "document checks need the document engine (MRZ and text reading), which this version does not include yet",
+        )),
+        "enhanced_identity_check" => Ok(not_processed("enhanced identity checks need live-video intake, which this version does not include yet")),
+        other => Ok(not_processed(&format!("unknown check type {other}"))),
+    }
+}
+
+/// The `run_check` job.
+pub async fn run(s: &AppState, payload: &Value, attempt: i64, max_attempts: i64) -> Outcome {
+    let (Some(tenant), Some(id)) = (payload["tenantId"].as_str(), payload["checkId"].as_str()) else {
+        return Outcome::GiveUp("malformed check job".into());
+    };
+    let mut check = match s.store.get(tenant, "check", id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Done, // deleted meanwhile
+        Err(e) => return Outcome::Retry { after_ms: 1000, error: e.to_string() },
+    };
+    if check.body["status"] != "pending" {
+        return Outcome::Done;
+    }
+    let started = std::time::Instant::now();
+    match evaluate(s, tenant, &check).await {
+        Ok(mut result) => {
+            let outcome = result["outcome"].as_str().unwrap_or("not_processed").to_string();
+            if let Some(o) = result.as_object_mut() {
+                o.insert("processingMs".into(), json!(started.elapsed().as_millis() as u64));
+            }
+            check.body["status"] = json!("complete");
+            check.body["result"] = result;
+            check.updated_at = now_ms();
+            if let Err(e) = s.store.update(&check).await {
+                return Outcome::Retry { after_ms: 1000, error: e.to_string() };
+            }
+            let rendered = render(&check);
+            let _ = events::emit(s, tenant, "check.completed", "check", rendered.clone()).await;
+            let _ = events::emit(s, tenant, &format!("check.completed.{outcome}"), "check", rendered).await;
+            s.metrics.check_done(
+                check.body["type"].as_str().unwrap_or(""),
+                &outcome,
+                started.elapsed().as_millis() as u64,
+            );
+            Outcome::Done
+        }
+        Err(e) if attempt < max_attempts => Outcome::Retry { after_ms: 2000 * attempt, error: e },
+        Err(e) => {
+            check.body["status"] = json!("failed");
+            check.body["error"] = json!(e);
+            check.updated_at = now_ms();
+            let _ = s.store.update(&check).await;
+            let _ = events::emit(s, tenant, "check.failed", "check", render(&check)).await;
+            Outcome::GiveUp(e)
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Configuration, layered: built-in defaults → TOML file → `VERITY__SECTION__KEY` environment
+//! variables → command-line flags. `verity.sample.toml` at the repository root lists every key.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// A secret string: never printed by `Debug`.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"<hidden>\"" })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the SQLite database, stored files and the generated file key live.
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; default `sqlite://<data_dir>/verity.db`.
+    pub database_url: Option<String>,
+    /// Directory of model files (`verity models fetch`).
+    pub models_dir: PathBuf,
+    pub limits: LimitsConfig,
+    pub workers: WorkersConfig,
+    pub webhooks: WebhooksConfig,
+    pub storage: StorageConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest JSON request body (a 4 MB image is ~5.4 MB in base64).
+    pub json_body_bytes: usize,
+    /// Largest live-video upload.
+    pub video_body_bytes: usize,
+    /// Requests taking longer are answered 408... (uploads are bounded by size, not time).
+    pub request_timeout_secs: u64,
+    /// Requests per minute per API key (0 = unlimited).
+    pub requests_per_minute: u32,
+    /// Live photos and document images: ComplyCube's 34 KB – 4 MB.
+    pub image_min_bytes: usize,
+    pub image_max_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkersConfig {
+    /// Worker tasks in this process (0: this process serves HTTP only).
+    pub count: usize,
+    /// A job whose worker stops heart-beating for this long is taken again.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for jobs (jobs created in this process wake it at once).
+    pub poll_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Attempts before the endpoint is disabled.
+    pub max_attempts: i64,
+    /// Delay before the 2nd attempt; doubles each time.
+    pub backoff_base_ms: i64,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// 64 hex characters (AES-256-GCM key for files at rest). Empty: generated into
+    /// `<data_dir>/file.key` on first start, with a warning.
+    pub encryption_key: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// An `EnvFilter` directive (`info`, `verity_server=debug`, …).
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from(".verity"),
+            database_url: None,
+            models_dir: PathBuf::from("models"),
+            limits: LimitsConfig::default(),
+            workers: WorkersConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            storage: StorageConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            json_body_bytes: 6 << 20,
+            video_body_bytes: 50 << 20,
+            request_timeout_secs: 60,
+            requests_per_minute: 6000,
+            image_min_bytes: 34 * 1024,
+            image_max_bytes: 4 << 20,
+        }
+    }
+}
+
+impl Default for WorkersConfig {
+    fn default() -> Self {
+        Self { count: 2, lease_secs: 60, poll_ms: 500 }
+    }
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        Self { max_attempts: 10, backoff_base_ms: 10_000, timeout_secs: 10 }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { encryption_key: Secret(String::new()) }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: "text".into(), level: "info".into() }
+    }
+}
+
+/// Errors of configuration loading.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config: {0}")]
+    Invalid(String),
+}
+
+/// Parses an environment value as TOML (numbers, booleans) or, failing that, as a string.
+fn env_value(v: &str) -> toml::Value {
+    let doc = format!("v = {v}");
+    match doc.parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(v.to_string())),
+        Err(_) => toml::Value::String(v.to_string()),
+    }
+}
+
+impl Config {
+    /// Defaults, then the TOML file (if any), then `VERITY__…` variables from `env`.
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .map_err(|source| ConfigError::Read { path: p.to_path_buf(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", p.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("VERITY__") else { continue };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            let mut cur = &mut table;
+            for (i, seg) in path.iter().enumerate() {
+                if i + 1 == path.len() {
+                    cur.insert(seg.clone(), env_value(&v));
+                } else {
+                    let next =
+                        cur.entry(seg.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                    let toml::Value::Table(t) = next else {
+                        return Err(ConfigError::Invalid(format!("{k}: {seg} is not a section")));
+                    };
+                    cur = t;
+                }
+            }
+        }
+        let cfg: Config =
+            table.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.limits.image_min_bytes > self.limits.image_max_bytes {
+            return Err(ConfigError::Invalid("limits.image_min_bytes > limits.image_max_bytes".into()));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(ConfigError::Invalid(format!("log.format {:?}: text or json", self.log.format)));
+        }
+        let k = &self.storage.encryption_key.0;
+        if !k.is_empty() && (k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit())) {
+            return Err(ConfigError::Invalid("storage.encryption_key: 64 hex characters".into()));
+        }
+        Ok(())
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("verity.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_and_secrets_do_not_print() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let f = dir.path().join("verity.toml");
+        std::fs::write(&f, "listen = \"0.0.0.0:9000\"\n[workers]\ncount = 4\n[storage]\nencryption_key = \"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\"\n").expect("write");
+        let env = vec![
+            ("VERITY__WORKERS__COUNT".to_string(), "7".to_string()),
+            ("VERITY__LOG__FORMAT".to_string(), "json".to_string()),
+            ("UNRELATED".to_string(), "x".to_string()),
+        ];
+        let c = Config::load(Some(&f), env).expect("loads");
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.workers.count, 7, "env beats file");
+        assert_eq!(c.log.format, "json");
+        assert_eq!(c.webhooks.max_attempts, 10, "default kept");
+        assert!(!format!("{c:?}").contains("0011223344"), "secret hidden");
+        let bad = Config::load(None, vec![("VERITY__LOG__FORMAT".into(), "xml".into())]);
+        assert!(bad.is_err());
+        let unknown = Config::load(None, vec![("VERITY__NOPE".into(), "1".into())]);
+        assert!(unknown.is_err(), "unknown keys are refused");
+    }
+
+    #[test]
+    fn the_sample_file_is_valid_and_complete() {
+        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../verity.sample.toml");
+        let c = Config::load(Some(&sample), Vec::new()).expect("sample parses");
+        assert_eq!(
+            c,
+            Config { database_url: c.database_url.clone(), ..Config::default() },
+            "sample shows the defaults"
+        );
+    }
+}

@@ -1,0 +1,52 @@
+//! Identifiers: 24 hexadecimal characters like ComplyCube's (4 bytes of seconds, 8 random
+//! bytes), so ids sort roughly by creation time; API keys and webhook secrets.
+
+use sha2::{Digest, Sha256};
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut b = [0u8; N];
+    // The OS random source failing is not recoverable for a server that mints secrets.
+    getrandom::fill(&mut b).unwrap_or_else(|e| panic!("the OS random source failed: {e}"));
+    b
+}
+
+pub fn new_id() -> String {
+    let secs = (verity_store::time::now_ms() / 1000) as u32;
+    format!("{:08x}{}", secs, hex::encode(random::<8>()))
+}
+
+/// Whether `s` looks like one of our ids (saves a query on garbage).
+pub fn looks_like_id(s: &str) -> bool {
+    s.len() == 24 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A new API key: `vk_` + 40 hex characters (160 random bits).
+pub fn new_api_key() -> String {
+    format!("vk_{}", hex::encode(random::<20>()))
+}
+
+/// A webhook signing secret: `whsec_` + 48 hex characters.
+pub fn new_webhook_secret() -> String {
+    format!("whsec_{}", hex::encode(random::<24>()))
+}
+
+/// What is stored for a key: its SHA-256 (keys carry 160 random bits, so a fast hash is enough).
+pub fn key_hash(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_keys_have_their_shapes() {
+        let a = new_id();
+        assert!(looks_like_id(&a), "{a}");
+        assert_ne!(a, new_id());
+        let k = new_api_key();
+        assert!(k.starts_with("vk_") && k.len() == 43);
+        assert_eq!(key_hash(&k).len(), 64);
+        assert!(!looks_like_id("../../etc/passwd"));
+    }
+}

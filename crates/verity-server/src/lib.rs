@@ -1,0 +1,279 @@
+//! Verity's HTTP server: the ComplyCube-compatible resource API, its storage, the durable job
+//! queue that runs checks and delivers webhooks, and the operational endpoints.
+//!
+//! Layout: `routes/*` parse requests and call the storage trait and services (`checks`,
+//! `events`); `jobs` is the worker; `files` wraps object storage with encryption; `error` maps
+//! every failure to HTTP in one place. [`launch`] takes a bound listener and a shutdown future,
+//! so tests bind `127.0.0.1:0`.
+
+pub mod auth;
+pub mod checks;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod files;
+pub mod ids;
+pub mod jobs;
+pub mod metrics;
+mod resources;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use verity_store::Storage;
+
+pub use checks::Engines;
+pub use config::Config;
+use error::ApiError;
+
+/// What every handler and worker shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Storage>,
+    pub files: files::Files,
+    pub engines: Arc<Engines>,
+    pub config: Arc<Config>,
+    /// Wakes idle workers of this process when a job is queued.
+    pub wake: Arc<tokio::sync::Notify>,
+    pub keys: Arc<auth::KeyCache>,
+    pub rate: Arc<auth::RateLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Errors of start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Store(#[from] verity_store::StoreError),
+    #[error(transparent)]
+    Files(#[from] files::FileError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Storage>, files: files::Files, engines: Engines, config: Config) -> Self {
+        Self {
+            store,
+            files,
+            engines: Arc::new(engines),
+            config: Arc::new(config),
+            wake: Arc::new(tokio::sync::Notify::new()),
+            keys: Arc::new(auth::KeyCache::default()),
+            rate: Arc::new(auth::RateLimiter::default()),
+            metrics: Arc::new(metrics::Metrics::default()),
+        }
+    }
+
+    /// Connects the database, opens the file store (creating the file key on first start) and
+    /// loads the engines, all as configured.
+    pub async fn from_config(config: Config) -> Result<Self, LaunchError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let store = verity_store::connect(&config.database_url()).await?;
+        let (key, created) = files::load_or_create_key(&config.storage.encryption_key.0, &config.data_dir)?;
+        if created {
+            tracing::warn!(
+                path = %config.data_dir.join("file.key").display(),
+                "generated a new file encryption key; back it up (files cannot be read without it) or set storage.encryption_key"
+            );
+        }
+        let files = files::Files::local(&config.data_dir.join("files"), key)?;
+        let models = config.models_dir.clone();
+        let engines = tokio::task::spawn_blocking(move || Engines::load(&models))
+            .await
+            .unwrap_or_else(|e| Engines::none(&format!("engine loading panicked: {e}")));
+        if let Err(e) = &engines.face {
+            tracing::error!(error = %e, "face engine unavailable: identity checks will answer not_processed");
+        }
+        if let Err(e) = &engines.liveness {
+            tracing::error!(error = %e, "liveness engine unavailable: liveness will answer not_processed");
+        }
+        Ok(Self::new(store, files, engines, config))
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound { what: "route" }
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// Ready when the database answers; reports the engines.
+async fn readyz(State(s): State<AppState>) -> Response {
+    let db = s.store.ping().await;
+    let engine = |r: Result<(), &String>| match r {
+        Ok(()) => json!({"status": "ok"}),
+        Err(e) => json!({"status": "unavailable", "error": e}),
+    };
+    let body = json!({
+        "status": if db.is_ok() { "ready" } else { "not_ready" },
+        "database": {"backend": s.store.backend(), "status": if db.is_ok() { "ok" } else { "unavailable" }},
+        "engines": {
+            "face": engine(s.engines.face.as_ref().map(|_| ())),
+            "liveness": engine(s.engines.liveness.as_ref().map(|_| ())),
+            "document": {"status": "unavailable", "error": "not included in this version"},
+        },
+    });
+    let code = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(body)).into_response()
+}
+
+async fn metrics_text(State(s): State<AppState>) -> Response {
+    let counts = s.store.job_counts().await.unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&counts)).into_response()
+}
+
+/// Request id (taken from `X-Request-Id` when sane, else minted), a span per request, metrics,
+/// and every error answered as JSON (extractor rejections, 404/405 from routing, timeouts).
+async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .map(str::to_string)
+        .unwrap_or_else(ids::new_id);
+    let method = req.method().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let span = tracing::info_span!("request", id = %rid, %method, %route);
+    let _enter = span.enter();
+    drop(_enter);
+    let resp = {
+        use tracing::Instrument;
+        next.run(req).instrument(span.clone()).await
+    };
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    let mut resp = if (status.is_client_error() || status.is_server_error()) && !is_json {
+        let (code, message) = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large".to_string()),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method_not_allowed", "this method is not allowed on this path".to_string())
+            }
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long".to_string()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported_media_type", "send JSON (Content-Type: application/json)".to_string())
+            }
+            s if s.is_client_error() => ("bad_request", format!("the request was refused ({})", s.as_u16())),
+            s => ("internal", format!("internal error ({})", s.as_u16())),
+        };
+        let kind = if status.is_server_error() { "internal_error" } else { "invalid_request" };
+        (status, Json(json!({"type": kind, "code": code, "message": message}))).into_response()
+    } else {
+        resp
+    };
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    s.metrics.request(&method, &route, status.as_u16(), secs);
+    span.in_scope(|| tracing::info!(status = status.as_u16(), ms = (secs * 1000.0) as u64, "answered"));
+    resp
+}
+
+/// Refuses bodies whose declared length is over the limit before reading them.
+async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let limit = s.config.limits.json_body_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return ApiError::too_large(
+            "body_too_large",
+            format!("the request body is larger than {limit} bytes"),
+            None,
+        )
+        .into_response();
+    }
+    next.run(req).await
+}
+
+/// The router with every route and middleware.
+pub fn app(state: AppState) -> Router {
+    use routes::{clients, media, webhooks};
+    let v1 = Router::new()
+        .route("/clients", post(clients::create).get(clients::list))
+        .route("/clients/{id}", get(clients::get).post(clients::update).delete(clients::delete))
+        .route("/livePhotos", post(media::create_live_photo).get(media::list_live_photos))
+        .route("/livePhotos/{id}", get(media::get_live_photo).delete(media::delete_live_photo))
+        .route("/livePhotos/{id}/download", get(media::download_live_photo))
+        .route("/documents", post(media::create_document).get(media::list_documents))
+        .route(
+            "/documents/{id}",
+            get(media::get_document).post(media::update_document).delete(media::delete_document),
+        )
+        .route("/documents/{id}/upload/{side}", post(media::upload_side))
+        .route("/documents/{id}/download/{side}", get(media::download_side))
+        .route("/documents/{id}/{side}", axum::routing::delete(media::delete_side))
+        .route("/checks", post(checks::create).get(checks::list))
+        .route("/checks/{id}", get(checks::get).post(checks::update))
+        .route("/checks/{id}/validate", post(checks::validate))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/{id}", get(webhooks::get).post(webhooks::update).delete(webhooks::delete))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries));
+    let timeout = Duration::from_secs(state.config.limits.request_timeout_secs.max(1));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.limits.json_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), around))
+        .with_state(state)
+}
+
+/// Serves on `listener` with `workers.count` worker tasks until `shutdown` completes; then stops
+/// accepting, lets requests in flight finish and the workers finish their current job.
+pub async fn launch(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for _ in 0..state.config.workers.count {
+        workers.push(tokio::spawn(jobs::worker(state.clone(), stop_rx.clone())));
+    }
+    let router = app(state);
+    let served = axum::serve(listener, router.into_make_service())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    for w in workers {
+        let _ = w.await;
+    }
+    served
+}

@@ -1,0 +1,3 @@
+pub mod clients;
+pub mod media;
+pub mod webhooks;

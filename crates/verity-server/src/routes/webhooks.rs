@@ -1,0 +1,168 @@
+//! `/v1/webhooks`: endpoints, their events, and a delivery log. The signing secret is shown
+//! only in the response that creates the webhook.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Map, Value};
+use verity_store::time::now_ms;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::events::EVENT_TYPES;
+use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render, string_field};
+use crate::AppState;
+
+fn fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creating: bool) -> ApiResult<()> {
+    if let Some(k) = m.keys().find(|k| !["url", "enabled", "events", "description"].contains(&k.as_str())) {
+        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
+    }
+    if let Some(url) = string_field(m, "url", creating)? {
+        let ok = (url.starts_with("https://") || url.starts_with("http://"))
+            && url.len() <= 2048
+            && !url.contains(char::is_whitespace);
+        if !ok {
+            return Err(ApiError::invalid("field_invalid", "`url` must be an http(s) URL", Some("url")));
+        }
+        out.insert("url".into(), json!(url));
+    }
+    match m.get("enabled") {
+        None if creating => {
+            out.insert("enabled".into(), json!(true));
+        }
+        None => {}
+        Some(Value::Bool(b)) => {
+            out.insert("enabled".into(), json!(b));
+            if *b {
+                out.insert("disabledReason".into(), Value::Null);
+            }
+        }
+        Some(_) => {
+            return Err(ApiError::invalid("field_type", "`enabled` must be a boolean", Some("enabled")))
+        }
+    }
+    match m.get("events") {
+        None if creating => {
+            return Err(ApiError::invalid("field_required", "`events` is required", Some("events")))
+        }
+        None => {}
+        Some(Value::Array(a)) if !a.is_empty() => {
+            let mut evs = Vec::new();
+            for e in a {
+                let name = e.as_str().unwrap_or_default();
+                if !EVENT_TYPES.contains(&name) {
+                    return Err(ApiError::invalid(
+                        "field_invalid",
+                        format!("unknown event type {e}; known: {}", EVENT_TYPES.join(", ")),
+                        Some("events"),
+                    ));
+                }
+                evs.push(json!(name));
+            }
+            out.insert("events".into(), Value::Array(evs));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "field_invalid",
+                "`events` must be a non-empty list of event types",
+                Some("events"),
+            ))
+        }
+    }
+    if let Some(d) = string_field(m, "description", false)? {
+        out.insert("description".into(), json!(d));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let m = json_object(&body)?;
+    let mut out = Map::new();
+    fields(&m, &mut out, true)?;
+    let secret = crate::ids::new_webhook_secret();
+    out.insert("_secret".into(), json!(secret));
+    let r = new_resource(&caller.tenant_id, "webhook", None, Value::Object(out));
+    s.store.insert(&r).await?;
+    let mut shown = render(&r);
+    shown["secret"] = json!(secret);
+    Ok((StatusCode::CREATED, Json(shown)))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(render(&fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?)))
+}
+
+pub async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Json<Value>> {
+    let mut r = fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
+    let m = json_object(&body)?;
+    let mut patch = Map::new();
+    fields(&m, &mut patch, false)?;
+    if let Value::Object(b) = &mut r.body {
+        for (k, v) in patch {
+            if v.is_null() {
+                b.remove(&k);
+            } else {
+                b.insert(k, v);
+            }
+        }
+    }
+    r.updated_at = now_ms();
+    s.store.update(&r).await?;
+    Ok(Json(render(&r)))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
+    s.store.delete(&caller.tenant_id, "webhook", &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let q = list_query(&params, &["enabled", "url"])?;
+    let page = s.store.list(&caller.tenant_id, "webhook", &q).await?;
+    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+}
+
+/// The last 100 delivery attempts, newest first.
+pub async fn deliveries(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
+    let ds = s.store.deliveries(&caller.tenant_id, &id).await?;
+    let items: Vec<Value> = ds
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id, "eventId": d.event_id, "attempt": d.attempt, "statusCode": d.status_code,
+                "error": d.error, "createdAt": verity_store::time::format_ms(d.created_at),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"items": items})))
+}
