@@ -64,10 +64,20 @@ pub enum LaunchError {
 
 impl AppState {
     pub fn new(store: Arc<dyn Storage>, files: files::Files, engines: Engines, config: Config) -> Self {
+        Self::with_engines(store, files, Arc::new(engines), config)
+    }
+
+    /// As [`AppState::new`], sharing already loaded engines (tests load them once).
+    pub fn with_engines(
+        store: Arc<dyn Storage>,
+        files: files::Files,
+        engines: Arc<Engines>,
+        config: Config,
+    ) -> Self {
         Self {
             store,
             files,
-            engines: Arc::new(engines),
+            engines,
             config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
             keys: Arc::new(auth::KeyCache::default()),

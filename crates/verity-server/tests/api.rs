@@ -1,0 +1,713 @@
+//! The HTTP API end to end: a real server on 127.0.0.1:0 (SQLite in a temp dir, files in
+//! memory, the real engines), driven over HTTP. Jobs run when the test says so
+//! (`TestApp::run_jobs`), so nothing sleeps and hopes. One test binary for all API tests.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+use verity_server::{AppState, Config, Engines};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
+fn engines() -> Arc<Engines> {
+    static E: OnceLock<Arc<Engines>> = OnceLock::new();
+    E.get_or_init(|| {
+        let dir = std::env::var_os("VERITY_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("models"));
+        let e = Engines::load(&dir);
+        if let Err(err) = &e.face {
+            panic!("{err} (scripts/test fetches the models)");
+        }
+        Arc::new(e)
+    })
+    .clone()
+}
+
+struct TestApp {
+    rt: tokio::runtime::Runtime,
+    state: AppState,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+struct Resp {
+    status: u16,
+    body: Value,
+}
+
+impl TestApp {
+    fn new() -> Self {
+        Self::with_config(|_| {})
+    }
+
+    fn with_config(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+        config.workers.count = 0;
+        config.webhooks.backoff_base_ms = 1;
+        config.webhooks.max_attempts = 3;
+        tweak(&mut config);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let url = config.database_url();
+        let state = rt.block_on(async {
+            let store = verity_store::connect(&url).await.expect("store");
+            AppState::with_engines(
+                store,
+                verity_server::files::Files::in_memory([9u8; 32]),
+                engines(),
+                config,
+            )
+        });
+        let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let st = state.clone();
+        rt.spawn(async move {
+            let _ = verity_server::launch(listener, st, std::future::pending()).await;
+        });
+        Self { rt, state, base, _dir: dir }
+    }
+
+    /// A new tenant and its key.
+    fn key(&self, name: &str) -> String {
+        self.rt.block_on(async {
+            let now = verity_store::time::now_ms();
+            let t =
+                verity_store::Tenant { id: verity_server::ids::new_id(), name: name.into(), created_at: now };
+            self.state.store.create_tenant(&t).await.expect("tenant");
+            let key = verity_server::ids::new_api_key();
+            let k = verity_store::ApiKey {
+                id: verity_server::ids::new_id(),
+                tenant_id: t.id,
+                name: name.into(),
+                prefix: key[..10].into(),
+                key_hash: verity_server::ids::key_hash(&key),
+                created_at: now,
+                revoked_at: None,
+            };
+            self.state.store.create_key(&k).await.expect("key");
+            key
+        })
+    }
+
+    fn run_jobs(&self) -> usize {
+        self.rt.block_on(verity_server::jobs::run_pending(&self.state))
+    }
+
+    fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> Resp {
+        self.raw(method, path, key, body.map(|b| b.to_string().into_bytes()))
+    }
+
+    fn raw(&self, method: &str, path: &str, key: Option<&str>, body: Option<Vec<u8>>) -> Resp {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let url = format!("{}{}", self.base, path);
+        let mut resp = match (method, body) {
+            ("GET" | "DELETE", _) => {
+                let mut r = if method == "GET" { agent.get(&url) } else { agent.delete(&url) };
+                if let Some(k) = key {
+                    r = r.header("Authorization", k);
+                }
+                r.call()
+            }
+            (_, b) => {
+                let mut r = if method == "PUT" { agent.put(&url) } else { agent.post(&url) };
+                if let Some(k) = key {
+                    r = r.header("Authorization", k);
+                }
+                r.header("Content-Type", "application/json").send(b.unwrap_or_default())
+            }
+        }
+        .expect("http");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Resp { status, body }
+    }
+
+    fn get(&self, path: &str, key: &str) -> Resp {
+        self.call("GET", path, Some(key), None)
+    }
+    fn post(&self, path: &str, key: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(key), Some(&body))
+    }
+    fn delete(&self, path: &str, key: &str) -> Resp {
+        self.call("DELETE", path, Some(key), None)
+    }
+
+    fn client(&self, key: &str, first: &str) -> String {
+        let r = self.post(
+            "/v1/clients",
+            key,
+            json!({"type": "person", "email": "j@example.com", "personDetails": {"firstName": first, "lastName": "Doe", "dob": "1990-01-01"}}),
+        );
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body["id"].as_str().expect("id").to_string()
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Deterministic noise so JPEGs are comfortably above ComplyCube's 34 KB minimum.
+fn noisy(mut img: image::RgbImage, amp: i32) -> image::RgbImage {
+    let mut seed = 7u32;
+    for p in img.pixels_mut() {
+        for c in p.0.iter_mut() {
+            seed = seed.wrapping_mul(1664525).wrapping_add(1013904223);
+            let n = (seed >> 24) as i32 % (2 * amp + 1) - amp;
+            *c = (*c as i32 + n).clamp(0, 255) as u8;
+        }
+    }
+    img
+}
+
+fn lfw(name: &str) -> image::RgbImage {
+    let person = &name[..name.len() - 5];
+    let p = shared().join(format!("data/faces/lfw/{person}/{name}.jpg"));
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decode").image
+}
+
+/// A selfie-sized JPEG of an LFW photo.
+fn selfie(name: &str) -> Vec<u8> {
+    let big = image::imageops::resize(&lfw(name), 640, 640, image::imageops::FilterType::Triangle);
+    verity_imaging::encode_jpeg(&noisy(big, 6), 92)
+}
+
+/// A card-like document with a smaller portrait of an LFW photo.
+fn document(name: &str) -> Vec<u8> {
+    let face = image::imageops::crop_imm(&lfw(name), 25, 15, 100, 125).to_image();
+    let portrait = image::imageops::resize(&face, 260, 325, image::imageops::FilterType::Triangle);
+    let mut card = image::RgbImage::from_fn(1000, 640, |x, y| {
+        image::Rgb([200 - (x / 20) as u8, 216, 232 - (y / 20) as u8])
+    });
+    image::imageops::overlay(&mut card, &portrait, 60, 160);
+    verity_imaging::encode_jpeg(&noisy(card, 8), 92)
+}
+
+fn upload_photo(app: &TestApp, key: &str, client: &str, jpeg: &[u8]) -> String {
+    let r = app.post("/v1/livePhotos", key, json!({"clientId": client, "data": b64(jpeg)}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.body["id"].as_str().expect("id").to_string()
+}
+
+fn upload_document(app: &TestApp, key: &str, client: &str, jpeg: &[u8]) -> String {
+    let d = app.post(
+        "/v1/documents",
+        key,
+        json!({"clientId": client, "type": "passport", "issuingCountry": "GB"}),
+    );
+    assert_eq!(d.status, 201, "{}", d.body);
+    let id = d.body["id"].as_str().expect("id").to_string();
+    let up = app.post(
+        &format!("/v1/documents/{id}/upload/front"),
+        key,
+        json!({"fileName": "front.jpg", "data": b64(jpeg)}),
+    );
+    assert_eq!(up.status, 201, "{}", up.body);
+    id
+}
+
+fn error_shape(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.body);
+    assert_eq!(r.body["code"], code, "{}", r.body);
+    assert!(r.body["type"].is_string() && r.body["message"].is_string(), "{}", r.body);
+}
+
+// ------------------------------------------------------------------ tests
+
+#[test]
+fn operational_endpoints_and_error_shapes() {
+    let app = TestApp::with_config(|c| c.limits.json_body_bytes = 64 * 1024);
+    let key = app.key("acme");
+    let h = app.call("GET", "/healthz", None, None);
+    assert_eq!((h.status, h.body["status"].as_str()), (200, Some("ok")));
+    let r = app.call("GET", "/readyz", None, None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["database"]["backend"], "sqlite");
+    assert_eq!(r.body["engines"]["face"]["status"], "ok");
+
+    error_shape(&app.call("GET", "/v1/clients", None, None), 401, "unauthorized");
+    error_shape(&app.call("GET", "/v1/clients", Some("vk_wrong"), None), 401, "unauthorized");
+    error_shape(
+        &app.raw("POST", "/v1/clients", Some(&key), Some(b"{not json".to_vec())),
+        400,
+        "body_invalid_json",
+    );
+    error_shape(&app.raw("POST", "/v1/clients", Some(&key), Some(b"[1,2]".to_vec())), 400, "body_not_object");
+    error_shape(&app.get("/v1/nowhere", &key), 404, "not_found");
+    error_shape(&app.raw("PUT", "/v1/clients", Some(&key), Some(b"{}".to_vec())), 405, "method_not_allowed");
+    let big = json!({"type": "person", "email": "a@b.co", "x": "a".repeat(100 * 1024)});
+    error_shape(&app.post("/v1/clients", &key, big), 413, "body_too_large");
+    error_shape(&app.get("/v1/clients?pageSize=1000", &key), 400, "bad_query");
+    error_shape(&app.get("/v1/clients?createdAfter=yesterday", &key), 400, "bad_query");
+    error_shape(&app.get("/v1/clients/not-an-id", &key), 404, "not_found");
+
+    let m = app.call("GET", "/metrics", None, None);
+    let text = m.body.as_str().expect("text").to_string();
+    assert!(
+        text.contains("verity_http_requests_total{method=\"GET\",route=\"/v1/clients\",status=\"401\"}"),
+        "{text}"
+    );
+}
+
+#[test]
+fn clients_are_created_validated_listed_filtered_updated_and_deleted() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let r = app.post("/v1/clients", &key, json!({"type": "person", "email": "x@y.io"}));
+    assert_eq!((r.status, r.body["param"].as_str()), (422, Some("personDetails")));
+    let r = app.post(
+        "/v1/clients",
+        &key,
+        json!({"type": "company", "email": "x@y.io", "personDetails": {"firstName": "A", "lastName": "B"}}),
+    );
+    assert_eq!(r.status, 422);
+    let co = app.post("/v1/clients", &key, json!({"type": "company", "email": "ops@acme.io", "companyDetails": {"name": "Acme Ltd", "incorporationCountry": "GB"}}));
+    assert_eq!((co.status, co.body["entityName"].as_str()), (201, Some("Acme Ltd")));
+    let mut ids = Vec::new();
+    for first in ["Ann", "Bob", "Cid", "Bob"] {
+        ids.push(app.client(&key, first));
+    }
+    let all = app.get("/v1/clients?pageSize=2", &key);
+    assert_eq!((all.body["totalItems"].as_u64(), all.body["pages"].as_u64()), (Some(5), Some(3)));
+    assert_eq!(all.body["items"][0]["id"], ids[3], "newest first");
+    let p3 = app.get("/v1/clients?pageSize=2&page=3", &key);
+    assert_eq!(p3.body["items"].as_array().map(Vec::len), Some(1));
+    let bobs = app.get("/v1/clients?personDetails.firstName=Bob", &key);
+    assert_eq!(bobs.body["totalItems"], 2, "{}", bobs.body);
+    let companies = app.get("/v1/clients?type=company", &key);
+    assert_eq!(companies.body["totalItems"], 1);
+    let future = app.get("/v1/clients?createdAfter=2999-01-01", &key);
+    assert_eq!(future.body["totalItems"], 0);
+
+    let id = &ids[0];
+    let u = app.post(
+        &format!("/v1/clients/{id}"),
+        &key,
+        json!({"personDetails": {"lastName": "Smith"}, "mobile": "+44 7700 900000"}),
+    );
+    assert_eq!(u.status, 200, "{}", u.body);
+    assert_eq!(
+        (u.body["entityName"].as_str(), u.body["personDetails"]["firstName"].as_str()),
+        (Some("Ann Smith"), Some("Ann"))
+    );
+    let bad = app.post(&format!("/v1/clients/{id}"), &key, json!({"companyDetails": {"name": "X"}}));
+    assert_eq!(bad.status, 422, "details must match the type on update too");
+    let d = app.delete(&format!("/v1/clients/{id}"), &key);
+    assert_eq!((d.status, &d.body), (204, &Value::Null));
+    assert_eq!(app.get(&format!("/v1/clients/{id}"), &key).status, 404);
+}
+
+#[test]
+fn another_tenants_ids_answer_404_everywhere() {
+    let app = TestApp::new();
+    let (a, b) = (app.key("a"), app.key("b"));
+    let client = app.client(&a, "Ann");
+    let photo = upload_photo(&app, &a, &client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &a, &client, &document("Abdullah_Gul_0001"));
+    let check = app.post(
+        "/v1/checks",
+        &a,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    assert_eq!(check.status, 201, "{}", check.body);
+    let check = check.body["id"].as_str().expect("id").to_string();
+    let hook =
+        app.post("/v1/webhooks", &a, json!({"url": "http://127.0.0.1:9/x", "events": ["check.completed"]}));
+    let hook = hook.body["id"].as_str().expect("id").to_string();
+
+    for path in [
+        format!("/v1/clients/{client}"),
+        format!("/v1/livePhotos/{photo}"),
+        format!("/v1/livePhotos/{photo}/download"),
+        format!("/v1/documents/{doc}"),
+        format!("/v1/documents/{doc}/download/front"),
+        format!("/v1/checks/{check}"),
+        format!("/v1/webhooks/{hook}"),
+        format!("/v1/webhooks/{hook}/deliveries"),
+    ] {
+        assert_eq!(app.get(&path, &b).status, 404, "GET {path}");
+    }
+    for (path, body) in [
+        (format!("/v1/clients/{client}"), json!({"email": "evil@x.io"})),
+        (format!("/v1/documents/{doc}"), json!({"type": "visa"})),
+        (
+            format!("/v1/documents/{doc}/upload/back"),
+            json!({"fileName": "b.jpg", "data": b64(&selfie("Abdullah_Gul_0006"))}),
+        ),
+        (format!("/v1/checks/{check}"), json!({"enableMonitoring": true})),
+        (format!("/v1/checks/{check}/validate"), json!({"outcome": "clear"})),
+        (format!("/v1/webhooks/{hook}"), json!({"enabled": false})),
+        (
+            "/v1/livePhotos".to_string(),
+            json!({"clientId": client, "data": b64(&selfie("Abdullah_Gul_0006"))}),
+        ),
+        ("/v1/documents".to_string(), json!({"clientId": client, "type": "passport"})),
+        (
+            "/v1/checks".to_string(),
+            json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+        ),
+    ] {
+        assert_eq!(app.post(&path, &b, body).status, 404, "POST {path}");
+    }
+    for path in [
+        format!("/v1/documents/{doc}/front"),
+        format!("/v1/livePhotos/{photo}"),
+        format!("/v1/documents/{doc}"),
+        format!("/v1/webhooks/{hook}"),
+        format!("/v1/clients/{client}"),
+    ] {
+        assert_eq!(app.delete(&path, &b).status, 404, "DELETE {path}");
+    }
+    for path in ["/v1/clients", "/v1/livePhotos", "/v1/documents", "/v1/checks", "/v1/webhooks"] {
+        assert_eq!(app.get(path, &b).body["totalItems"], 0, "list {path}");
+        assert!(app.get(path, &a).body["totalItems"].as_u64().unwrap_or(0) >= 1, "list {path}");
+    }
+    // Nothing of A's changed.
+    assert_eq!(app.get(&format!("/v1/clients/{client}"), &a).body["email"], "j@example.com");
+}
+
+#[test]
+fn uploads_are_checked_at_the_edge_and_round_trip() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Ann");
+    let post = |data: Value| app.post("/v1/livePhotos", &key, json!({"clientId": client, "data": data}));
+    error_shape(&post(json!("%%% not base64 %%%")), 400, "base64_invalid");
+    error_shape(
+        &post(json!(b64(&verity_imaging::encode_jpeg(&lfw("Abdullah_Gul_0006"), 90)))),
+        422,
+        "file_too_small",
+    );
+    error_shape(&post(json!(b64(&vec![0xFFu8; (4 << 20) + 100_000]))), 413, "file_too_large");
+    error_shape(
+        &post(json!(b64(&[b"GIF89a".as_slice(), &[0u8; 40_000]].concat()))),
+        422,
+        "file_format_unsupported",
+    );
+    error_shape(
+        &post(json!(b64(&[b"%PDF-1.7\n".as_slice(), &[b' '; 40_000]].concat()))),
+        422,
+        "file_format_unsupported",
+    );
+    let good = selfie("Abdullah_Gul_0006");
+    error_shape(&post(json!(b64(&good[..good.len() / 2]))), 422, "image_corrupt");
+    error_shape(&post(Value::Null), 422, "field_required");
+    let r =
+        app.post("/v1/livePhotos", &key, json!({"clientId": "000000000000000000000000", "data": b64(&good)}));
+    assert_eq!(r.status, 404);
+
+    let photo = upload_photo(&app, &key, &client, &good);
+    let dl = app.get(&format!("/v1/livePhotos/{photo}/download"), &key);
+    let back = base64::engine::general_purpose::STANDARD
+        .decode(dl.body["data"].as_str().expect("data"))
+        .expect("b64");
+    assert_eq!(back, good, "download returns the uploaded bytes");
+    assert_eq!(dl.body["contentType"], "image/jpeg");
+
+    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
+    error_shape(
+        &app.post(
+            &format!("/v1/documents/{doc}/upload/side"),
+            &key,
+            json!({"fileName": "x.jpg", "data": b64(&good)}),
+        ),
+        400,
+        "side_invalid",
+    );
+    let pdf = [b"%PDF-1.4\n".as_slice(), &vec![b'0'; 40_000], b"\n%%EOF"].concat();
+    let up = app.post(
+        &format!("/v1/documents/{doc}/upload/back"),
+        &key,
+        json!({"fileName": "back.pdf", "data": b64(&pdf)}),
+    );
+    assert_eq!((up.status, up.body["contentType"].as_str()), (201, Some("application/pdf")), "{}", up.body);
+    let d = app.get(&format!("/v1/documents/{doc}"), &key);
+    assert_eq!(d.body["images"].as_array().map(Vec::len), Some(2));
+    assert!(d.body.get("_files").is_none(), "internal fields never leave");
+    assert_eq!(app.delete(&format!("/v1/documents/{doc}/back"), &key).status, 204);
+    assert_eq!(app.get(&format!("/v1/documents/{doc}/download/back"), &key).status, 404);
+    assert_eq!(
+        app.get(&format!("/v1/documents/{doc}"), &key).body["images"].as_array().map(Vec::len),
+        Some(1)
+    );
+    error_shape(
+        &app.post("/v1/documents", &key, json!({"clientId": client, "type": "spaceship"})),
+        422,
+        "field_invalid",
+    );
+    error_shape(
+        &app.post(
+            "/v1/documents",
+            &key,
+            json!({"clientId": client, "type": "passport", "issuingCountry": "ZZ"}),
+        ),
+        422,
+        "field_invalid",
+    );
+}
+
+#[test]
+fn identity_and_face_authentication_checks_run_on_the_queue() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Abdullah");
+    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
+    let bare = app.post("/v1/documents", &key, json!({"clientId": client, "type": "passport"}));
+    let bare = bare.body["id"].as_str().expect("id").to_string();
+    error_shape(
+        &app.post(
+            "/v1/checks",
+            &key,
+            json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": bare}),
+        ),
+        422,
+        "document_image_missing",
+    );
+    error_shape(
+        &app.post("/v1/checks", &key, json!({"clientId": client, "type": "standard_screening_check"})),
+        422,
+        "check_type_unsupported",
+    );
+    error_shape(
+        &app.post(
+            "/v1/checks",
+            &key,
+            json!({"clientId": client, "type": "identity_check", "documentId": doc}),
+        ),
+        422,
+        "field_required",
+    );
+
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    assert_eq!((c.status, c.body["status"].as_str()), (201, Some("pending")), "{}", c.body);
+    let id = c.body["id"].as_str().expect("id").to_string();
+    error_shape(
+        &app.post(&format!("/v1/checks/{id}/validate"), &key, json!({"outcome": "clear"})),
+        422,
+        "check_not_complete",
+    );
+    assert!(app.run_jobs() >= 1);
+    let done = app.get(&format!("/v1/checks/{id}"), &key).body;
+    assert_eq!(done["status"], "complete", "{done}");
+    let r = &done["result"];
+    assert_eq!(r["outcome"], "clear", "{r}");
+    let bd = &r["breakdown"];
+    assert_eq!(bd["faceAnalysis"]["faceDetection"], "clear");
+    assert_eq!(bd["faceAnalysis"]["facialSimilarity"], "clear");
+    assert!(bd["faceAnalysis"]["breakdown"]["facialSimilarityScore"].as_i64().unwrap_or(0) >= 50);
+    assert_eq!(bd["authenticityAnalysis"]["livenessCheck"], "clear");
+    assert!(bd["authenticityAnalysis"]["breakdown"]["livenessCheckScore"].as_i64().unwrap_or(0) >= 50);
+    assert_eq!(bd["integrityAnalysis"]["faceDetection"], "clear");
+    let v = app.post(&format!("/v1/checks/{id}/validate"), &key, json!({"outcome": "clear"}));
+    assert_eq!((v.status, v.body["outcome"].as_str()), (200, Some("clear")));
+    error_shape(&app.delete(&format!("/v1/livePhotos/{photo}"), &key), 422, "live_photo_in_use");
+
+    // Someone else's face on the same document: attention, with the reason.
+    let other = upload_photo(&app, &key, &client, &selfie("Adrien_Brody_0002"));
+    let c2 = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": other, "documentId": doc}),
+    );
+    let id2 = c2.body["id"].as_str().expect("id").to_string();
+    app.run_jobs();
+    let r2 = app.get(&format!("/v1/checks/{id2}"), &key).body["result"].clone();
+    assert_eq!(
+        (r2["outcome"].as_str(), r2["breakdown"]["faceAnalysis"]["facialSimilarity"].as_str()),
+        (Some("attention"), Some("attention")),
+        "{r2}"
+    );
+    assert!(r2["reasons"].to_string().contains("does not match"), "{r2}");
+
+    // Face authentication: the photo of the clear check is the enrolled face.
+    let again = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0007"));
+    let fa = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "face_authentication_check", "livePhotoId": again}),
+    );
+    let fa = fa.body["id"].as_str().expect("id").to_string();
+    let fb = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "face_authentication_check", "livePhotoId": other}),
+    );
+    let fb = fb.body["id"].as_str().expect("id").to_string();
+    let dc = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "document_check", "documentId": doc}),
+    );
+    let dc = dc.body["id"].as_str().expect("id").to_string();
+    app.run_jobs();
+    let ra = app.get(&format!("/v1/checks/{fa}"), &key).body["result"].clone();
+    assert_eq!(ra["outcome"], "clear", "{ra}");
+    let auth = &ra["breakdown"]["faceAuthentication"];
+    assert_eq!(auth["breakdown"]["facesMatched"][0]["livePhotoId"], photo.as_str(), "{ra}");
+    assert_eq!(auth["breakdown"]["enrolledFaces"]["livePhotoIds"], json!([photo]));
+    let rb = app.get(&format!("/v1/checks/{fb}"), &key).body["result"].clone();
+    assert_eq!(rb["outcome"], "attention", "{rb}");
+    let rd = app.get(&format!("/v1/checks/{dc}"), &key).body["result"].clone();
+    assert_eq!(rd["outcome"], "not_processed", "{rd}");
+    assert!(rd["reasons"][0].as_str().unwrap_or("").contains("document engine"), "{rd}");
+    let listed = app.get(&format!("/v1/checks?clientId={client}&type=face_authentication_check"), &key);
+    assert_eq!(listed.body["totalItems"], 2);
+}
+
+#[test]
+fn a_check_whose_worker_died_is_taken_again_after_the_lease() {
+    let app = TestApp::with_config(|c| c.workers.lease_secs = 1);
+    let key = app.key("acme");
+    let client = app.client(&key, "Abdullah");
+    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    let id = c.body["id"].as_str().expect("id").to_string();
+    // A worker claims the job and dies without a word.
+    let claimed = app.rt.block_on(app.state.store.claim(verity_store::time::now_ms(), 1)).expect("claim");
+    assert!(claimed.is_some_and(|j| j.kind == "run_check"));
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    app.run_jobs();
+    assert_eq!(app.get(&format!("/v1/checks/{id}"), &key).body["status"], "complete");
+}
+
+/// A webhook receiver: answers with the given statuses in turn (then 200), records requests.
+/// (body, signature) of every request received.
+type Received = Arc<Mutex<Vec<(Vec<u8>, String)>>>;
+
+fn receiver(statuses: Vec<u16>) -> (String, Received) {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", l.local_addr().expect("addr"));
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let log = got.clone();
+    std::thread::spawn(move || {
+        let mut statuses = statuses.into_iter();
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut r = BufReader::new(s.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            let (mut len, mut sig) = (0usize, String::new());
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                let lower = h.to_ascii_lowercase();
+                if let Some(v) = lower.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                if lower.starts_with("complycube-signature:") {
+                    sig = h.split_once(':').map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            log.lock().expect("lock").push((body, sig));
+            let code = statuses.next().unwrap_or(200);
+            let _ = write!(s, "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, got)
+}
+
+#[test]
+fn webhooks_are_signed_retried_logged_and_disabled() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let (url, got) = receiver(vec![500, 503]);
+    let h =
+        app.post("/v1/webhooks", &key, json!({"url": url, "enabled": true, "events": ["client.created"]}));
+    assert_eq!(h.status, 201, "{}", h.body);
+    let secret = h.body["secret"].as_str().expect("secret shown on create").to_string();
+    let hook = h.body["id"].as_str().expect("id").to_string();
+    assert!(
+        app.get(&format!("/v1/webhooks/{hook}"), &key).body.get("secret").is_none(),
+        "secret shown only once"
+    );
+    error_shape(
+        &app.post("/v1/webhooks", &key, json!({"url": "ftp://x", "events": ["client.created"]})),
+        422,
+        "field_invalid",
+    );
+    error_shape(
+        &app.post("/v1/webhooks", &key, json!({"url": "http://x", "events": ["client.exploded"]})),
+        422,
+        "field_invalid",
+    );
+
+    let client = app.client(&key, "Ann");
+    // Attempt 1 → 500, attempt 2 → 503, attempt 3 → 200 (back-off is 1 ms in tests).
+    for _ in 0..50 {
+        app.run_jobs();
+        if got.lock().expect("lock").len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let reqs = got.lock().expect("lock").clone();
+    assert_eq!(reqs.len(), 3, "delivered on the third attempt");
+    assert!(reqs.windows(2).all(|w| w[0] == w[1]), "every attempt sends the same bytes and signature");
+    let (body, sig) = &reqs[0];
+    assert_eq!(sig, &verity_server::events::sign(&secret, body), "hex HMAC-SHA256 of the raw body");
+    let ev: Value = serde_json::from_slice(body).expect("json");
+    assert_eq!((ev["type"].as_str(), ev["resourceType"].as_str()), (Some("client.created"), Some("client")));
+    assert_eq!(ev["payload"]["id"], client.as_str());
+    assert!(ev["id"].is_string() && ev["createdAt"].is_string());
+    let log = app.get(&format!("/v1/webhooks/{hook}/deliveries"), &key).body;
+    let codes: Vec<i64> =
+        log["items"].as_array().expect("items").iter().filter_map(|d| d["statusCode"].as_i64()).collect();
+    assert_eq!(codes, vec![200, 503, 500], "newest first");
+
+    // An endpoint that always fails is disabled after max_attempts (3 here).
+    let (bad_url, bad_got) = receiver(vec![500; 100]);
+    let bad = app.post("/v1/webhooks", &key, json!({"url": bad_url, "events": ["client.updated"]}));
+    let bad = bad.body["id"].as_str().expect("id").to_string();
+    app.post(&format!("/v1/clients/{client}"), &key, json!({"mobile": "123"}));
+    for _ in 0..50 {
+        app.run_jobs();
+        if bad_got.lock().expect("lock").len() >= 3 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    app.run_jobs();
+    assert_eq!(bad_got.lock().expect("lock").len(), 3);
+    let w = app.get(&format!("/v1/webhooks/{bad}"), &key).body;
+    assert_eq!(w["enabled"], false, "{w}");
+    assert!(w["disabledReason"].as_str().unwrap_or("").contains("3 failed"), "{w}");
+    // Re-enabling clears the reason.
+    let re = app.post(&format!("/v1/webhooks/{bad}"), &key, json!({"enabled": true}));
+    assert_eq!((re.body["enabled"].as_bool(), re.body.get("disabledReason")), (Some(true), None));
+    assert_eq!(app.delete(&format!("/v1/webhooks/{bad}"), &key).status, 204);
+}
