@@ -119,6 +119,16 @@ impl LivenessEngine {
         self.photo_decoded(&decoded, bytes)
     }
 
+    /// Liveness of a decoded photo whose selfie analysis ([`photo::analyze_selfie`]) is done.
+    pub fn photo_analyzed(
+        &self,
+        decoded: &verity_imaging::Decoded,
+        raw: &[u8],
+        analysis: &verity_face::Analysis,
+    ) -> Result<PhotoLiveness, LivenessError> {
+        photo::assess_analyzed(&self.passive, &self.config, decoded, raw, analysis)
+    }
+
     /// Liveness of an already decoded photo (`raw` = the bytes it came from).
     pub fn photo_decoded(
         &self,

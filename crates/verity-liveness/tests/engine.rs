@@ -186,6 +186,43 @@ fn the_live_video_passes_its_challenges_in_order() {
 }
 
 #[test]
+fn webm_and_mov_are_decoded_too() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let live = live_video();
+    let src = live.to_str().unwrap();
+    let webm = ffmpeg(
+        tmp.path(),
+        "live.webm",
+        &[
+            "-t",
+            "6",
+            "-i",
+            src,
+            "-an",
+            "-c:v",
+            "libvpx-vp9",
+            "-b:v",
+            "1M",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+        ],
+    );
+    let mov = ffmpeg(
+        tmp.path(),
+        "live.mov",
+        &["-t", "6", "-i", src, "-an", "-c:v", "libx264", "-preset", "veryfast"],
+    );
+    for (v, codec) in [(webm, "vp9"), (mov, "h264")] {
+        let r = engine().video(&v, &[], &VideoLimits::default()).expect("assessed").report;
+        assert_eq!(r.video.codec, codec);
+        assert!(r.video.frames_with_face >= 30, "{:?}", r.video);
+        assert_eq!(r.signals.passive_pad.status, Status::Pass, "{v:?}");
+    }
+}
+
+#[test]
 fn the_whole_live_video_is_accepted_and_its_screen_replay_is_not() {
     let e = engine();
     let live = e.video(&live_video(), &[], &VideoLimits::default()).expect("assessed").report;

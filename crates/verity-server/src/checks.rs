@@ -20,7 +20,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::new_id;
 use crate::jobs::Outcome;
-use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render, string_field};
+use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
 use crate::{events, AppState};
 
 pub const RUN_CHECK_JOB: &str = "run_check";
@@ -85,12 +85,10 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let m = json_object(&body)?;
-    if let Some(k) = m.keys().find(|k| {
-        !["clientId", "type", "livePhotoId", "documentId", "liveVideoId", "options", "enableMonitoring"]
-            .contains(&k.as_str())
-    }) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
+    reject_unknown(
+        &m,
+        &["clientId", "type", "livePhotoId", "documentId", "liveVideoId", "options", "enableMonitoring"],
+    )?;
     let kind = string_field(&m, "type", true)?.unwrap_or_default();
     if !SUPPORTED.contains(&kind.as_str()) {
         let why = if KNOWN_UNSUPPORTED.contains(&kind.as_str()) {
@@ -184,9 +182,14 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let q = list_query(&params, &["type", "status", "documentId", "livePhotoId", "liveVideoId", "result"])?;
-    let page = s.store.list(&caller.tenant_id, "check", &q).await?;
-    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    list_of(
+        &s,
+        &caller.tenant_id,
+        "check",
+        &params,
+        &["type", "status", "documentId", "livePhotoId", "liveVideoId", "result"],
+    )
+    .await
 }
 
 pub async fn update(
@@ -269,7 +272,8 @@ fn is_pdf(b: &[u8]) -> bool {
     b.starts_with(b"%PDF-")
 }
 
-/// The identity check's breakdown from a selfie and a document front (runs on a blocking thread).
+/// The identity check's breakdown from a selfie and a document front (runs on a blocking thread;
+/// the selfie and the document are analysed on two threads at once).
 fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: &[u8], doc: &[u8]) -> Value {
     let lim = verity_imaging::Limits::default();
     let mut reasons: Vec<String> = Vec::new();
@@ -277,10 +281,28 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
         Ok(d) => d,
         Err(e) => return not_processed(&format!("live photo cannot be read: {e}")),
     };
-    // Face analysis of the live photo.
-    let s_an = face.analyze(&selfie_img.image, ImageKind::Selfie);
+    let (s_an, live, d_an) = std::thread::scope(|scope| {
+        let doc_job = scope.spawn(|| {
+            if is_pdf(doc) {
+                return Err("PDF".to_string());
+            }
+            verity_imaging::decode(doc, &lim)
+                .map_err(|e| e.to_string())
+                .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
+        });
+        // One exhaustive analysis of the selfie serves the face match and liveness.
+        let s_an = verity_liveness::photo::analyze_selfie(face, &selfie_img);
+        let live = match (&s_an, liveness) {
+            (Ok(a), Ok(l)) => Some(l.photo_analyzed(&selfie_img, selfie, a).map_err(|e| e.to_string())),
+            (Err(e), Ok(_)) => Some(Err(e.to_string())),
+            (_, Err(_)) => None,
+        };
+        let d_an = doc_job.join().unwrap_or_else(|_| Err("document analysis panicked".into()));
+        (s_an, live, d_an)
+    });
     // A second face counts when it is nearly as large as the subject's (the face engine's
-    // `multiple_faces` quality issue), not a small face far in the background.
+    // `multiple_faces` quality issue), not a small face far in the background or a portrait on
+    // a card held up (that is reported by liveness).
     let (face_detection, selfie_emb) = match &s_an {
         Ok(a) => match a.quality.issues.iter().find(|i| i.code == "multiple_faces") {
             None => ("clear", Some(&a.embedding)),
@@ -294,20 +316,15 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
             ("attention", None)
         }
     };
-    // The document's portrait.
-    let (integrity, doc_emb) = if is_pdf(doc) {
-        reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
-        ("not_processed", None)
-    } else {
-        match verity_imaging::decode(doc, &lim)
-            .map_err(|e| e.to_string())
-            .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
-        {
-            Ok(a) => ("clear", Some(a.embedding)),
-            Err(e) => {
-                reasons.push(format!("no face found on the document: {e}"));
-                ("attention", None)
-            }
+    let (integrity, doc_emb) = match d_an {
+        Ok(a) => ("clear", Some(a.embedding)),
+        Err(e) if e == "PDF" => {
+            reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
+            ("not_processed", None)
+        }
+        Err(e) => {
+            reasons.push(format!("no face found on the document: {e}"));
+            ("attention", None)
         }
     };
     let (similarity, score) = match (selfie_emb, &doc_emb) {
@@ -321,41 +338,35 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
         _ => ("not_processed", None),
     };
     // Authenticity of the live photo.
-    let (spoofed, live_check, live_score, signals) = match liveness {
-        Err(e) => {
+    let (spoofed, live_check, live_score, signals) = match (live, liveness) {
+        (_, Err(e)) => {
             reasons.push(format!("liveness engine unavailable: {e}"));
             ("not_processed", "not_processed", None, Value::Null)
         }
-        Ok(l) => match l.photo_decoded(&selfie_img, selfie) {
-            Ok(p) => {
-                let other_spoof = p.reasons.iter().any(|r| r != "passive_pad");
-                let pad_ok = p.signals.passive_pad.status == verity_liveness::Status::Pass;
-                if !pad_ok {
-                    reasons.push(format!("liveness check failed (score {:.0})", p.score));
-                }
-                if other_spoof {
-                    reasons.push(format!(
-                        "spoof signals: {}",
-                        p.reasons
-                            .iter()
-                            .filter(|r| *r != "passive_pad")
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ));
-                }
-                (
-                    if other_spoof { "attention" } else { "clear" },
-                    if pad_ok { "clear" } else { "attention" },
-                    Some(p.score.round() as i64),
-                    serde_json::to_value(&p.signals).unwrap_or(Value::Null),
-                )
+        (Some(Ok(p)), _) => {
+            let other_spoof = p.reasons.iter().any(|r| r != "passive_pad");
+            let pad_ok = p.signals.passive_pad.status == verity_liveness::Status::Pass;
+            if !pad_ok {
+                reasons.push(format!("liveness check failed (score {:.0})", p.score));
             }
-            Err(e) => {
-                reasons.push(format!("liveness not assessed: {e}"));
-                ("not_processed", "not_processed", None, Value::Null)
+            if other_spoof {
+                reasons.push(format!(
+                    "spoof signals: {}",
+                    p.reasons.iter().filter(|r| *r != "passive_pad").cloned().collect::<Vec<_>>().join(", ")
+                ));
             }
-        },
+            (
+                if other_spoof { "attention" } else { "clear" },
+                if pad_ok { "clear" } else { "attention" },
+                Some(p.score.round() as i64),
+                serde_json::to_value(&p.signals).unwrap_or(Value::Null),
+            )
+        }
+        (Some(Err(e)), _) => {
+            reasons.push(format!("liveness not assessed: {e}"));
+            ("not_processed", "not_processed", None, Value::Null)
+        }
+        (None, _) => ("not_processed", "not_processed", None, Value::Null),
     };
     let outcome = combine(&[face_detection, similarity, spoofed, live_check, integrity]);
     let mut face_breakdown = json!({});

@@ -48,6 +48,8 @@ pub struct LimitsConfig {
     /// Live photos and document images: ComplyCube's 34 KB – 4 MB.
     pub image_min_bytes: usize,
     pub image_max_bytes: usize,
+    /// Uploads read and checked at the same time (the rest wait before their body is read).
+    pub concurrent_uploads: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -113,6 +115,7 @@ impl Default for LimitsConfig {
             requests_per_minute: 6000,
             image_min_bytes: 34 * 1024,
             image_max_bytes: 4 << 20,
+            concurrent_uploads: 4,
         }
     }
 }

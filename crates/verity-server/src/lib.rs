@@ -49,6 +49,9 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     pub rate: Arc<auth::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Bounds how many upload bodies are read and checked at once (memory: each holds the body,
+    /// the decoded file and a decoded image).
+    pub uploads: Arc<tokio::sync::Semaphore>,
 }
 
 /// Errors of start-up.
@@ -78,11 +81,12 @@ impl AppState {
             store,
             files,
             engines,
-            config: Arc::new(config),
             wake: Arc::new(tokio::sync::Notify::new()),
             keys: Arc::new(auth::KeyCache::default()),
             rate: Arc::new(auth::RateLimiter::default()),
+            uploads: Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1))),
             metrics: Arc::new(metrics::Metrics::default()),
+            config: Arc::new(config),
         }
     }
 
@@ -226,13 +230,27 @@ async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -
     next.run(req).await
 }
 
+/// Waits for an upload slot before the body is read: the other uploads wait in TCP flow
+/// control instead of in memory.
+async fn upload_gate(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    let Ok(_permit) = s.uploads.clone().acquire_owned().await else {
+        return ApiError::Unavailable("upload gate closed".into()).into_response();
+    };
+    next.run(req).await
+}
+
 /// The router with every route and middleware.
 pub fn app(state: AppState) -> Router {
     use routes::{clients, media, webhooks};
+    let uploads = Router::new()
+        .route("/livePhotos", post(media::create_live_photo))
+        .route("/documents/{id}/upload/{side}", post(media::upload_side))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), upload_gate));
     let v1 = Router::new()
+        .merge(uploads)
         .route("/clients", post(clients::create).get(clients::list))
         .route("/clients/{id}", get(clients::get).post(clients::update).delete(clients::delete))
-        .route("/livePhotos", post(media::create_live_photo).get(media::list_live_photos))
+        .route("/livePhotos", get(media::list_live_photos))
         .route("/livePhotos/{id}", get(media::get_live_photo).delete(media::delete_live_photo))
         .route("/livePhotos/{id}/download", get(media::download_live_photo))
         .route("/documents", post(media::create_document).get(media::list_documents))
@@ -240,7 +258,6 @@ pub fn app(state: AppState) -> Router {
             "/documents/{id}",
             get(media::get_document).post(media::update_document).delete(media::delete_document),
         )
-        .route("/documents/{id}/upload/{side}", post(media::upload_side))
         .route("/documents/{id}/download/{side}", get(media::download_side))
         .route("/documents/{id}/{side}", axum::routing::delete(media::delete_side))
         .route("/checks", post(checks::create).get(checks::list))

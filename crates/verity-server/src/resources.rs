@@ -142,6 +142,27 @@ pub fn list_query(params: &HashMap<String, String>, allowed_filters: &[&str]) ->
     })
 }
 
+/// A list endpoint: parses the query (with the filters `allowed` for this kind), lists, renders.
+pub async fn list_of(
+    s: &AppState,
+    tenant: &str,
+    kind: &str,
+    params: &HashMap<String, String>,
+    allowed: &[&str],
+) -> ApiResult<axum::Json<Value>> {
+    let q = list_query(params, allowed)?;
+    let page = s.store.list(tenant, kind, &q).await?;
+    Ok(axum::Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+}
+
+/// Refuses a body with a field outside `allowed`, naming it.
+pub fn reject_unknown(m: &Map<String, Value>, allowed: &[&str]) -> ApiResult<()> {
+    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k))),
+        None => Ok(()),
+    }
+}
+
 /// ComplyCube's list envelope.
 pub fn page_json(q: &ListQuery, total: u64, items: Vec<Value>) -> Value {
     let size = q.page_size.max(1) as u64;

@@ -92,6 +92,24 @@ fn job(row: &AnyRow) -> Result<Job> {
     })
 }
 
+/// A bind argument of a query built at run time.
+enum Arg {
+    S(String),
+    I(i64),
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+fn bind_all<'q>(mut q: AnyQuery<'q>, args: &[Arg]) -> AnyQuery<'q> {
+    for a in args {
+        q = match a {
+            Arg::S(s) => q.bind(s.clone()),
+            Arg::I(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
 /// A dotted path of plain field names (`personDetails.firstName`).
 fn valid_path(p: &str) -> bool {
     !p.is_empty()
@@ -334,10 +352,6 @@ impl Storage for SqlStore {
 
     async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page> {
         let mut wh = String::from("tenant_id = ? AND kind = ?");
-        enum Arg {
-            S(String),
-            I(i64),
-        }
         let mut args = vec![Arg::S(tenant_id.into()), Arg::S(kind.into())];
         if let Some(c) = &q.client_id {
             wh.push_str(" AND client_id = ?");
@@ -363,28 +377,19 @@ impl Storage for SqlStore {
             args.push(Arg::S(value.clone()));
         }
         let count_sql = self.q(&format!("SELECT COUNT(*) AS n FROM resources WHERE {wh}"));
-        let mut count = sqlx::query(&count_sql);
-        for a in &args {
-            count = match a {
-                Arg::S(s) => count.bind(s.clone()),
-                Arg::I(i) => count.bind(*i),
-            };
-        }
-        let total: i64 = count.fetch_one(&self.pool).await?.try_get("n")?;
+        let total: i64 =
+            bind_all(sqlx::query(&count_sql), &args).fetch_one(&self.pool).await?.try_get("n")?;
         let page = q.page.max(1) as i64;
         let size = q.page_size.max(1) as i64;
         let list_sql = self.q(&format!(
             "SELECT id, tenant_id, kind, client_id, created_at, updated_at, body FROM resources \
              WHERE {wh} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
         ));
-        let mut list = sqlx::query(&list_sql);
-        for a in &args {
-            list = match a {
-                Arg::S(s) => list.bind(s.clone()),
-                Arg::I(i) => list.bind(*i),
-            };
-        }
-        let rows = list.bind(size).bind((page - 1) * size).fetch_all(&self.pool).await?;
+        let rows = bind_all(sqlx::query(&list_sql), &args)
+            .bind(size)
+            .bind((page - 1) * size)
+            .fetch_all(&self.pool)
+            .await?;
         Ok(Page { items: rows.iter().map(resource).collect::<Result<_>>()?, total: total.max(0) as u64 })
     }
 

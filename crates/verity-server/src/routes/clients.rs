@@ -11,7 +11,7 @@ use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render};
+use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render};
 use crate::{events, AppState};
 
 const TOP: &[&str] = &[
@@ -258,9 +258,7 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let mut r = fetch(&s, &caller.tenant_id, "client", "client", &id).await?;
     let patch = json_object(&body)?;
-    if let Some(k) = patch.keys().find(|k| !TOP.contains(&k.as_str())) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
+    reject_unknown(&patch, TOP)?;
     let Value::Object(mut body) = r.body.clone() else {
         return Err(ApiError::Internal("client body".into()));
     };
@@ -314,7 +312,10 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let q = list_query(
+    list_of(
+        &s,
+        &caller.tenant_id,
+        "client",
         &params,
         &[
             "type",
@@ -326,9 +327,8 @@ pub async fn list(
             "mobile",
             "telephone",
         ],
-    )?;
-    let page = s.store.list(&caller.tenant_id, "client", &q).await?;
-    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use verity_store::Resource;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::files::key as file_key;
-use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render, string_field};
+use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
 use crate::{events, AppState};
 
 /// What an upload turned out to be.
@@ -41,28 +41,27 @@ impl FileKind {
 /// for images a full decode (corrupt, truncated or absurd dimensions are refused here).
 pub async fn decode_upload(
     s: &AppState,
-    data: Option<&Value>,
+    data: Option<&str>,
     allowed: &[FileKind],
 ) -> ApiResult<(Vec<u8>, FileKind)> {
     let lim = &s.config.limits;
-    let text = match data {
-        Some(Value::String(t)) => t,
-        None | Some(Value::Null) => {
-            return Err(ApiError::invalid(
-                "field_required",
-                "`data` is required (base64 file content)",
-                Some("data"),
-            ))
-        }
-        Some(_) => {
-            return Err(ApiError::invalid("field_type", "`data` must be a base64 string", Some("data")))
-        }
+    let Some(text) = data else {
+        return Err(ApiError::invalid(
+            "field_required",
+            "`data` is required (base64 file content)",
+            Some("data"),
+        ));
     };
     let text = match text.find(";base64,") {
         Some(i) if text.starts_with("data:") => &text[i + 8..],
-        _ => text.as_str(),
+        _ => text,
     };
-    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    // Copy only when the text has line breaks or spaces in it.
+    let compact: std::borrow::Cow<'_, str> = if text.bytes().any(|b| b.is_ascii_whitespace()) {
+        text.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>().into()
+    } else {
+        text.into()
+    };
     if compact.len() / 4 * 3 > lim.image_max_bytes + 3 {
         return Err(ApiError::too_large(
             "file_too_large",
@@ -135,6 +134,53 @@ pub async fn decode_upload(
     Ok((bytes, kind))
 }
 
+/// A live-photo upload, borrowing the base64 text from the request body (no copy).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PhotoUpload<'a> {
+    client_id: Option<String>,
+    #[serde(borrow)]
+    data: Option<std::borrow::Cow<'a, str>>,
+    perform_liveness_check: Option<bool>,
+}
+
+/// A document-side upload, borrowing the base64 text.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SideUpload<'a> {
+    file_name: Option<String>,
+    #[serde(borrow)]
+    data: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// Parses an upload body into `T`; when that fails, the field-by-field checks of `explain`
+/// produce the precise error (which field, what is wrong).
+fn parse_upload<'a, T: serde::Deserialize<'a>>(
+    body: &'a Bytes,
+    explain: impl FnOnce(&Map<String, Value>) -> ApiResult<()>,
+) -> ApiResult<T> {
+    match serde_json::from_slice::<T>(body) {
+        Ok(t) => Ok(t),
+        Err(e) => {
+            let m = json_object(body)?;
+            explain(&m)?;
+            Err(ApiError::invalid(
+                "field_type",
+                format!("the request body does not have the expected fields: {e}"),
+                None,
+            ))
+        }
+    }
+}
+
+fn explain_fields(m: &Map<String, Value>, allowed: &[&str], strings: &[&str]) -> ApiResult<()> {
+    reject_unknown(m, allowed)?;
+    for f in strings {
+        string_field(m, f, false)?;
+    }
+    Ok(())
+}
+
 async fn client_of(s: &AppState, tenant: &str, m: &Map<String, Value>) -> ApiResult<Resource> {
     let id = string_field(m, "clientId", true)?.unwrap_or_default();
     fetch(s, tenant, "client", "client", &id).await
@@ -167,13 +213,26 @@ pub async fn create_live_photo(
     caller: Caller,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let m = json_object(&body)?;
-    if let Some(k) = m.keys().find(|k| !["clientId", "data", "performLivenessCheck"].contains(&k.as_str())) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
-    let client = client_of(&s, &caller.tenant_id, &m).await?;
-    let (bytes, kind) = decode_upload(&s, m.get("data"), &[FileKind::Jpeg, FileKind::Png]).await?;
-    let liveness = m.get("performLivenessCheck").and_then(Value::as_bool).unwrap_or(true);
+    let up: PhotoUpload<'_> = parse_upload(&body, |m| {
+        explain_fields(m, &["clientId", "data", "performLivenessCheck"], &["clientId", "data"])?;
+        if m.get("performLivenessCheck").is_some_and(|v| !v.is_boolean()) {
+            return Err(ApiError::invalid(
+                "field_type",
+                "`performLivenessCheck` must be a boolean",
+                Some("performLivenessCheck"),
+            ));
+        }
+        Ok(())
+    })?;
+    let client_id = up.client_id.as_deref().filter(|c| !c.trim().is_empty());
+    let Some(client_id) = client_id else {
+        return Err(ApiError::invalid("field_required", "`clientId` is required", Some("clientId")));
+    };
+    let client = fetch(&s, &caller.tenant_id, "client", "client", client_id).await?;
+    let (bytes, kind) = decode_upload(&s, up.data.as_deref(), &[FileKind::Jpeg, FileKind::Png]).await?;
+    let liveness = up.perform_liveness_check.unwrap_or(true);
+    drop(up);
+    drop(body);
     let mut r = new_resource(&caller.tenant_id, "livePhoto", Some(client.id.clone()), json!({}));
     let fk = file_key(&caller.tenant_id, "livePhotos", &r.id, "photo");
     s.files.put(&fk, &bytes).await?;
@@ -238,9 +297,7 @@ pub async fn list_live_photos(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let q = list_query(&params, &["contentType"])?;
-    let page = s.store.list(&caller.tenant_id, "livePhoto", &q).await?;
-    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    list_of(&s, &caller.tenant_id, "livePhoto", &params, &["contentType"]).await
 }
 
 // ------------------------------------------------------------------ documents
@@ -284,9 +341,7 @@ fn document_fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creatin
     } else {
         &["type", "classification", "issuingCountry"]
     };
-    if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
+    reject_unknown(m, allowed)?;
     if let Some(t) = string_field(m, "type", creating)? {
         if !DOCUMENT_TYPES.contains(&t.as_str()) {
             return Err(ApiError::invalid(
@@ -390,9 +445,7 @@ pub async fn list_documents(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let q = list_query(&params, &["type", "classification", "issuingCountry"])?;
-    let page = s.store.list(&caller.tenant_id, "document", &q).await?;
-    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    list_of(&s, &caller.tenant_id, "document", &params, &["type", "classification", "issuingCountry"]).await
 }
 
 fn side_of(side: &str) -> ApiResult<&'static str> {
@@ -413,11 +466,12 @@ pub async fn upload_side(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let side = side_of(&side)?;
     let mut r = fetch(&s, &caller.tenant_id, "document", "document", &id).await?;
-    let m = json_object(&body)?;
-    if let Some(k) = m.keys().find(|k| !["fileName", "data"].contains(&k.as_str())) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
-    let file_name = string_field(&m, "fileName", true)?.unwrap_or_default();
+    let up: SideUpload<'_> =
+        parse_upload(&body, |m| explain_fields(m, &["fileName", "data"], &["fileName", "data"]))?;
+    let file_name = up.file_name.clone().filter(|f| !f.trim().is_empty());
+    let Some(file_name) = file_name else {
+        return Err(ApiError::invalid("field_required", "`fileName` is required", Some("fileName")));
+    };
     if file_name.len() > 255 || file_name.contains(['/', '\\', '\0']) {
         return Err(ApiError::invalid(
             "field_invalid",
@@ -426,7 +480,9 @@ pub async fn upload_side(
         ));
     }
     let (bytes, kind) =
-        decode_upload(&s, m.get("data"), &[FileKind::Jpeg, FileKind::Png, FileKind::Pdf]).await?;
+        decode_upload(&s, up.data.as_deref(), &[FileKind::Jpeg, FileKind::Png, FileKind::Pdf]).await?;
+    drop(up);
+    drop(body);
     let image_id = crate::ids::new_id();
     let fk = file_key(&caller.tenant_id, "documents", &r.id, side);
     s.files.put(&fk, &bytes).await?;

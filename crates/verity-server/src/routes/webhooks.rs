@@ -13,13 +13,11 @@ use verity_store::time::now_ms;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::events::EVENT_TYPES;
-use crate::resources::{fetch, json_object, list_query, new_resource, page_json, render, string_field};
+use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
 use crate::AppState;
 
 fn fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creating: bool) -> ApiResult<()> {
-    if let Some(k) = m.keys().find(|k| !["url", "enabled", "events", "description"].contains(&k.as_str())) {
-        return Err(ApiError::invalid("field_unknown", format!("unknown field `{k}`"), Some(k)));
-    }
+    reject_unknown(m, &["url", "enabled", "events", "description"])?;
     if let Some(url) = string_field(m, "url", creating)? {
         let ok = (url.starts_with("https://") || url.starts_with("http://"))
             && url.len() <= 2048
@@ -142,9 +140,7 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    let q = list_query(&params, &["enabled", "url"])?;
-    let page = s.store.list(&caller.tenant_id, "webhook", &q).await?;
-    Ok(Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    list_of(&s, &caller.tenant_id, "webhook", &params, &["enabled", "url"]).await
 }
 
 /// The last 100 delivery attempts, newest first.
