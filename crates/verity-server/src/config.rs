@@ -115,7 +115,7 @@ impl Default for LimitsConfig {
             requests_per_minute: 6000,
             image_min_bytes: 34 * 1024,
             image_max_bytes: 4 << 20,
-            concurrent_uploads: 4,
+            concurrent_uploads: 2,
         }
     }
 }
