@@ -182,16 +182,36 @@ fn verr(code: &'static str, message: impl Into<String>) -> LivenessError {
 
 // ---------------------------------------------------------------- probe & decode
 
-struct Probe {
-    container: String,
-    codec: String,
-    width: u32,
-    height: u32,
-    duration: f64,
+/// What ffprobe says about a video that passed the intake checks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Probe {
+    pub container: String,
+    pub codec: String,
+    pub width: u32,
+    pub height: u32,
+    pub duration: f64,
 }
 
 const CODECS: &[&str] = &["h264", "hevc", "vp8", "vp9", "av1", "mpeg4"];
 const CONTAINERS: &[&str] = &["mov", "mp4", "matroska", "webm"];
+
+/// Checks a video file at the edge (size, streams, container, codec, dimensions, duration)
+/// without decoding it.
+pub fn probe_file(path: &Path, limits: &VideoLimits) -> Result<Probe, LivenessError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| verr("video_unreadable", format!("cannot read the video: {e}")))?
+        .len();
+    if bytes == 0 {
+        return Err(verr("video_empty", "the video file is empty"));
+    }
+    if bytes > limits.max_bytes {
+        return Err(verr(
+            "video_too_large",
+            format!("{bytes} bytes; the limit is {} bytes", limits.max_bytes),
+        ));
+    }
+    probe(path, limits)
+}
 
 fn probe(path: &Path, limits: &VideoLimits) -> Result<Probe, LivenessError> {
     let out = Command::new("ffprobe")

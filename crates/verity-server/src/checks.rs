@@ -142,6 +142,24 @@ pub async fn create(
     match m.get("options") {
         None | Some(Value::Null) => {}
         Some(Value::Object(o)) => {
+            if let Some(ch) = o.get("challenges") {
+                let names = ch.as_array().ok_or_else(|| {
+                    ApiError::invalid(
+                        "field_type",
+                        "`options.challenges` must be a list",
+                        Some("options.challenges"),
+                    )
+                })?;
+                for n in names {
+                    if n.as_str().and_then(verity_liveness::Challenge::parse).is_none() {
+                        return Err(ApiError::invalid(
+                            "field_invalid",
+                            format!("unknown challenge {n}: turn_left, turn_right, look_up, look_down, smile, move_closer"),
+                            Some("options.challenges"),
+                        ));
+                    }
+                }
+            }
             out.insert("options".into(), Value::Object(o.clone()));
         }
         Some(_) => {
@@ -389,6 +407,88 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
     })
 }
 
+/// The enhanced identity check: video liveness (tracking, same person, PAD, head motion,
+/// planarity, the requested challenges) and the best frame matched against the document.
+fn enhanced(
+    face: &FaceEngine,
+    liveness: &LivenessEngine,
+    video: &std::path::Path,
+    challenges: &[verity_liveness::Challenge],
+    limits: &verity_liveness::VideoLimits,
+    doc: &[u8],
+) -> Value {
+    let lim = verity_imaging::Limits::default();
+    let mut reasons: Vec<String> = Vec::new();
+    let (v, d_an) = std::thread::scope(|scope| {
+        let doc_job = scope.spawn(|| {
+            if is_pdf(doc) {
+                return Err("PDF".to_string());
+            }
+            verity_imaging::decode(doc, &lim)
+                .map_err(|e| e.to_string())
+                .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
+        });
+        let v = liveness.video(video, challenges, limits);
+        (v, doc_job.join().unwrap_or_else(|_| Err("document analysis panicked".into())))
+    });
+    let v = match v {
+        Ok(v) => v,
+        Err(e) => return not_processed(&format!("live video not assessed: {e}")),
+    };
+    let rep = &v.report;
+    let (integrity, doc_emb) = match d_an {
+        Ok(a) => ("clear", Some(a.embedding)),
+        Err(e) if e == "PDF" => {
+            reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
+            ("not_processed", None)
+        }
+        Err(e) => {
+            reasons.push(format!("no face found on the document: {e}"));
+            ("attention", None)
+        }
+    };
+    let (similarity, score) = match &doc_emb {
+        Some(b) => {
+            let m = face.compare(&v.embedding, b);
+            if !m.is_match {
+                reasons.push(format!("the video's face does not match the document (score {:.0})", m.score));
+            }
+            (if m.is_match { "clear" } else { "attention" }, Some(m.score.round() as i64))
+        }
+        None => ("not_processed", None),
+    };
+    let live = if rep.live { "clear" } else { "attention" };
+    if !rep.live {
+        reasons.push(format!("video liveness failed: {}", rep.reasons.join(", ")));
+    }
+    let same =
+        if rep.signals.same_person.status == verity_liveness::Status::Pass { "clear" } else { "attention" };
+    let outcome = combine(&[similarity, live, integrity, same]);
+    let mut face_breakdown = json!({});
+    if let Some(sc) = score {
+        face_breakdown["facialSimilarityScore"] = json!(sc);
+    }
+    json!({
+        "outcome": outcome,
+        "reasons": reasons,
+        "breakdown": {
+            "faceAnalysis": {"faceDetection": "clear", "facialSimilarity": similarity, "breakdown": face_breakdown},
+            "authenticityAnalysis": {
+                "spoofedImageAnalysis": if rep.signals.planarity.status == verity_liveness::Status::Spoof { "attention" } else { "clear" },
+                "livenessCheck": live,
+                "breakdown": {"livenessCheckScore": rep.score.round() as i64},
+            },
+            "integrityAnalysis": {"faceDetection": integrity},
+            "videoAnalysis": {
+                "challenges": rep.challenges,
+                "bestFrame": rep.best_frame,
+                "samePerson": same,
+            },
+        },
+        "signals": rep.signals,
+    })
+}
+
 /// Face authentication against the client's enrolled faces (live photos of earlier clear checks).
 async fn face_authentication(
     s: &AppState,
@@ -506,7 +606,34 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
         "document_check" => Ok(not_processed(
             "document checks need the document engine (MRZ and text reading), which this version does not include yet",
         )),
-        "enhanced_identity_check" => Ok(not_processed("enhanced identity checks need live-video intake, which this version does not include yet")),
+        "enhanced_identity_check" => {
+            let (face, liveness) = match (&s.engines.face, &s.engines.liveness) {
+                (Ok(f), Ok(l)) => (f.clone(), l.clone()),
+                (Err(e), _) | (_, Err(e)) => return Ok(not_processed(&format!("engine unavailable: {e}"))),
+            };
+            let video_id = check.body["liveVideoId"].as_str().unwrap_or_default();
+            let doc_id = check.body["documentId"].as_str().unwrap_or_default();
+            let Ok(video) = fetch(s, tenant, "liveVideo", "live video", video_id).await else {
+                return Ok(not_processed("the live video was deleted"));
+            };
+            let Ok(doc) = fetch(s, tenant, "document", "document", doc_id).await else {
+                return Ok(not_processed("the document was deleted"));
+            };
+            let Some(bytes) = file(s, &video, "video").await? else { return Ok(not_processed("the live video has no file")) };
+            let Some(front) = file(s, &doc, "front").await? else { return Ok(not_processed("the document has no front image")) };
+            let challenges: Vec<verity_liveness::Challenge> = check.body["options"]["challenges"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|n| n.as_str().and_then(verity_liveness::Challenge::parse)).collect())
+                .unwrap_or_default();
+            let limits = crate::routes::videos::video_limits(s);
+            tokio::task::spawn_blocking(move || {
+                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+                std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| e.to_string())?;
+                Ok::<Value, String>(enhanced(&face, &liveness, tmp.path(), &challenges, &limits, &front))
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        }
         other => Ok(not_processed(&format!("unknown check type {other}"))),
     }
 }

@@ -213,7 +213,11 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
 
 /// Refuses bodies whose declared length is over the limit before reading them.
 async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
-    let limit = s.config.limits.json_body_bytes;
+    let limit = if req.uri().path() == "/v1/liveVideos" {
+        s.config.limits.video_body_bytes
+    } else {
+        s.config.limits.json_body_bytes
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -241,16 +245,20 @@ async fn upload_gate(State(s): State<AppState>, req: Request<Body>, next: Next) 
 
 /// The router with every route and middleware.
 pub fn app(state: AppState) -> Router {
-    use routes::{clients, media, webhooks};
+    use routes::{clients, media, videos, webhooks};
     let uploads = Router::new()
         .route("/livePhotos", post(media::create_live_photo))
         .route("/documents/{id}/upload/{side}", post(media::upload_side))
+        .route("/liveVideos", post(videos::create))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), upload_gate));
     let v1 = Router::new()
         .merge(uploads)
         .route("/clients", post(clients::create).get(clients::list))
         .route("/clients/{id}", get(clients::get).post(clients::update).delete(clients::delete))
         .route("/livePhotos", get(media::list_live_photos))
+        .route("/liveVideos", get(videos::list))
+        .route("/liveVideos/{id}", get(videos::get).delete(videos::delete))
+        .route("/liveVideos/{id}/download", get(videos::download))
         .route("/livePhotos/{id}", get(media::get_live_photo).delete(media::delete_live_photo))
         .route("/livePhotos/{id}/download", get(media::download_live_photo))
         .route("/documents", post(media::create_document).get(media::list_documents))

@@ -142,6 +142,19 @@ impl TestApp {
         Resp { status, body }
     }
 
+    fn post_bytes(&self, path: &str, key: &str, content_type: &str, bytes: &[u8]) -> Resp {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        let mut resp = agent
+            .post(format!("{}{}", self.base, path))
+            .header("Authorization", key)
+            .header("Content-Type", content_type)
+            .send(bytes)
+            .expect("http");
+        let status = resp.status().as_u16();
+        let text = resp.body_mut().read_to_string().unwrap_or_default();
+        Resp { status, body: serde_json::from_str(&text).unwrap_or(Value::String(text)) }
+    }
+
     fn get(&self, path: &str, key: &str) -> Resp {
         self.call("GET", path, Some(key), None)
     }
@@ -710,4 +723,71 @@ fn webhooks_are_signed_retried_logged_and_disabled() {
     let re = app.post(&format!("/v1/webhooks/{bad}"), &key, json!({"enabled": true}));
     assert_eq!((re.body["enabled"].as_bool(), re.body.get("disabledReason")), (Some(true), None));
     assert_eq!(app.delete(&format!("/v1/webhooks/{bad}"), &key).status, 204);
+}
+
+#[test]
+fn a_live_video_upload_runs_an_enhanced_identity_check_with_challenges() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Luyt");
+    let video = std::fs::read(shared().join("data/video/live/tranvanluyt_real.mp4")).expect("video");
+    error_shape(&app.post_bytes("/v1/liveVideos", &key, "video/mp4", &video[..1000]), 422, "field_required");
+    error_shape(
+        &app.post_bytes(
+            &format!("/v1/liveVideos?clientId={client}"),
+            &key,
+            "video/mp4",
+            b"not a video at all",
+        ),
+        422,
+        "video_unreadable",
+    );
+    let up = app.post_bytes(&format!("/v1/liveVideos?clientId={client}"), &key, "video/mp4", &video);
+    assert_eq!(up.status, 201, "{}", up.body);
+    assert_eq!(
+        (up.body["codec"].as_str(), up.body["size"].as_u64()),
+        (Some("h264"), Some(video.len() as u64))
+    );
+    assert!(up.body["durationSeconds"].as_f64().unwrap_or(0.0) > 20.0);
+    let vid = up.body["id"].as_str().expect("id").to_string();
+
+    // The document's portrait: a face crop of the same person (from the shared spoof set's live frames).
+    let crop_path = shared().join("data/spoof/images/tranvanluyt_frames/real/real_mp4_100.png");
+    let crop =
+        verity_imaging::decode(&std::fs::read(crop_path).expect("crop"), &verity_imaging::Limits::default())
+            .expect("decode")
+            .image;
+    let portrait = image::imageops::resize(&crop, 260, 325, image::imageops::FilterType::Triangle);
+    let mut card = image::RgbImage::from_fn(1000, 640, |x, y| {
+        image::Rgb([200 - (x / 20) as u8, 216, 232 - (y / 20) as u8])
+    });
+    image::imageops::overlay(&mut card, &portrait, 60, 160);
+    let doc = upload_document(&app, &key, &client, &verity_imaging::encode_jpeg(&noisy(card, 8), 92));
+
+    let bad = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "enhanced_identity_check", "liveVideoId": vid, "documentId": doc, "options": {"challenges": ["jump"]}}),
+    );
+    error_shape(&bad, 422, "field_invalid");
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "enhanced_identity_check", "liveVideoId": vid, "documentId": doc,
+               "options": {"challenges": ["turn_left", "turn_right"]}}),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    let id = c.body["id"].as_str().expect("id").to_string();
+    app.run_jobs();
+    let done = app.get(&format!("/v1/checks/{id}"), &key).body;
+    let r = &done["result"];
+    assert_eq!(r["outcome"], "clear", "{r}");
+    let bd = &r["breakdown"];
+    assert_eq!(bd["authenticityAnalysis"]["livenessCheck"], "clear");
+    assert_eq!(bd["faceAnalysis"]["facialSimilarity"], "clear");
+    let ch = bd["videoAnalysis"]["challenges"].as_array().expect("challenges");
+    assert_eq!(ch.len(), 2);
+    assert!(ch.iter().all(|c| c["passed"] == true && c["at_ms"].is_u64()), "{ch:?}");
+    error_shape(&app.delete(&format!("/v1/liveVideos/{vid}"), &key), 422, "live_video_in_use");
+    assert_eq!(app.get("/v1/liveVideos", &key).body["totalItems"], 1);
 }

@@ -1,3 +1,4 @@
 pub mod clients;
 pub mod media;
+pub mod videos;
 pub mod webhooks;
