@@ -791,3 +791,83 @@ fn a_live_video_upload_runs_an_enhanced_identity_check_with_challenges() {
     error_shape(&app.delete(&format!("/v1/liveVideos/{vid}"), &key), 422, "live_video_in_use");
     assert_eq!(app.get("/v1/liveVideos", &key).body["totalItems"], 1);
 }
+
+/// Ids, timestamps, secrets and signatures vary run to run: replaced by placeholders.
+fn redact(v: &Value) -> Value {
+    match v {
+        Value::String(s) if verity_server::ids::looks_like_id(s) => json!("[id]"),
+        Value::String(s) if verity_store::time::parse(s).is_some() && s.len() > 10 => json!("[time]"),
+        Value::String(s) if s.starts_with("whsec_") => json!("[secret]"),
+        Value::String(s) if s.contains("/livePhotos/") || s.contains("/documents/") => {
+            let parts: Vec<String> = s
+                .split('/')
+                .map(
+                    |p| if verity_server::ids::looks_like_id(p) { "[id]".to_string() } else { p.to_string() },
+                )
+                .collect();
+            json!(parts.join("/"))
+        }
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), redact(v))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn response_and_webhook_shapes_are_stable() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let (url, got) = receiver(vec![]);
+    let hook = app.post(
+        "/v1/webhooks",
+        &key,
+        json!({"url": url, "events": ["client.created", "check.pending"], "description": "ops"}),
+    );
+    insta::assert_json_snapshot!("webhook_create", redact(&hook.body));
+    let client = app.post(
+        "/v1/clients",
+        &key,
+        json!({"type": "person", "email": "john.doe@example.com", "personDetails": {"firstName": "John", "lastName": "Doe", "dob": "1990-01-01"}}),
+    );
+    insta::assert_json_snapshot!("client_create", redact(&client.body));
+    let cid = client.body["id"].as_str().expect("id").to_string();
+    let photo =
+        app.post("/v1/livePhotos", &key, json!({"clientId": cid, "data": b64(&selfie("Abdullah_Gul_0006"))}));
+    let mut photo_body = photo.body.clone();
+    photo_body["size"] = json!("[size]");
+    insta::assert_json_snapshot!("live_photo_create", redact(&photo_body));
+    let doc =
+        app.post("/v1/documents", &key, json!({"clientId": cid, "type": "passport", "issuingCountry": "GB"}));
+    insta::assert_json_snapshot!("document_create", redact(&doc.body));
+    let did = doc.body["id"].as_str().expect("id").to_string();
+    let up = app.post(
+        &format!("/v1/documents/{did}/upload/front"),
+        &key,
+        json!({"fileName": "front.jpg", "data": b64(&document("Abdullah_Gul_0001"))}),
+    );
+    let mut up_body = up.body.clone();
+    up_body["size"] = json!("[size]");
+    insta::assert_json_snapshot!("document_upload", redact(&up_body));
+    let pid = photo.body["id"].as_str().expect("id").to_string();
+    let check = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": cid, "type": "identity_check", "livePhotoId": pid, "documentId": did}),
+    );
+    insta::assert_json_snapshot!("check_create", redact(&check.body));
+    let list = app.get("/v1/clients?pageSize=1", &key);
+    insta::assert_json_snapshot!("client_list", redact(&list.body));
+    let err = app.post("/v1/clients", &key, json!({"type": "person", "email": "x@y.io"}));
+    insta::assert_json_snapshot!("error_validation", err.body);
+    for _ in 0..50 {
+        app.run_jobs();
+        if got.lock().expect("lock").len() >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let mut events: Vec<Value> =
+        got.lock().expect("lock").iter().map(|(b, _)| serde_json::from_slice(b).expect("json")).collect();
+    events.sort_by_key(|e| e["type"].as_str().unwrap_or_default().to_string());
+    insta::assert_json_snapshot!("webhook_events", redact(&json!(events)));
+}
