@@ -290,6 +290,34 @@ fn is_pdf(b: &[u8]) -> bool {
     b.starts_with(b"%PDF-")
 }
 
+/// The document's portrait, analysed (`Err("PDF")` for a PDF: that needs the document engine).
+fn analyze_document(face: &FaceEngine, doc: &[u8]) -> Result<verity_face::Analysis, String> {
+    if is_pdf(doc) {
+        return Err("PDF".to_string());
+    }
+    verity_imaging::decode(doc, &verity_imaging::Limits::default())
+        .map_err(|e| e.to_string())
+        .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
+}
+
+/// `integrityAnalysis.faceDetection` from the document analysis, and the portrait's embedding.
+fn integrity(
+    d_an: Result<verity_face::Analysis, String>,
+    reasons: &mut Vec<String>,
+) -> (&'static str, Option<verity_face::Embedding>) {
+    match d_an {
+        Ok(a) => ("clear", Some(a.embedding)),
+        Err(e) if e == "PDF" => {
+            reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
+            ("not_processed", None)
+        }
+        Err(e) => {
+            reasons.push(format!("no face found on the document: {e}"));
+            ("attention", None)
+        }
+    }
+}
+
 /// The identity check's breakdown from a selfie and a document front (runs on a blocking thread;
 /// the selfie and the document are analysed on two threads at once).
 fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: &[u8], doc: &[u8]) -> Value {
@@ -300,14 +328,7 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
         Err(e) => return not_processed(&format!("live photo cannot be read: {e}")),
     };
     let (s_an, live, d_an) = std::thread::scope(|scope| {
-        let doc_job = scope.spawn(|| {
-            if is_pdf(doc) {
-                return Err("PDF".to_string());
-            }
-            verity_imaging::decode(doc, &lim)
-                .map_err(|e| e.to_string())
-                .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
-        });
+        let doc_job = scope.spawn(|| analyze_document(face, doc));
         // One exhaustive analysis of the selfie serves the face match and liveness.
         let s_an = verity_liveness::photo::analyze_selfie(face, &selfie_img);
         let live = match (&s_an, liveness) {
@@ -334,17 +355,7 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
             ("attention", None)
         }
     };
-    let (integrity, doc_emb) = match d_an {
-        Ok(a) => ("clear", Some(a.embedding)),
-        Err(e) if e == "PDF" => {
-            reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
-            ("not_processed", None)
-        }
-        Err(e) => {
-            reasons.push(format!("no face found on the document: {e}"));
-            ("attention", None)
-        }
-    };
+    let (integrity, doc_emb) = integrity(d_an, &mut reasons);
     let (similarity, score) = match (selfie_emb, &doc_emb) {
         (Some(a), Some(b)) => {
             let m = face.compare(a, b);
@@ -417,17 +428,9 @@ fn enhanced(
     limits: &verity_liveness::VideoLimits,
     doc: &[u8],
 ) -> Value {
-    let lim = verity_imaging::Limits::default();
     let mut reasons: Vec<String> = Vec::new();
     let (v, d_an) = std::thread::scope(|scope| {
-        let doc_job = scope.spawn(|| {
-            if is_pdf(doc) {
-                return Err("PDF".to_string());
-            }
-            verity_imaging::decode(doc, &lim)
-                .map_err(|e| e.to_string())
-                .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
-        });
+        let doc_job = scope.spawn(|| analyze_document(face, doc));
         let v = liveness.video(video, challenges, limits);
         (v, doc_job.join().unwrap_or_else(|_| Err("document analysis panicked".into())))
     });
@@ -436,17 +439,7 @@ fn enhanced(
         Err(e) => return not_processed(&format!("live video not assessed: {e}")),
     };
     let rep = &v.report;
-    let (integrity, doc_emb) = match d_an {
-        Ok(a) => ("clear", Some(a.embedding)),
-        Err(e) if e == "PDF" => {
-            reasons.push("document image is a PDF: reading PDFs comes with the document engine".into());
-            ("not_processed", None)
-        }
-        Err(e) => {
-            reasons.push(format!("no face found on the document: {e}"));
-            ("attention", None)
-        }
-    };
+    let (integrity, doc_emb) = integrity(d_an, &mut reasons);
     let (similarity, score) = match &doc_emb {
         Some(b) => {
             let m = face.compare(&v.embedding, b);

@@ -256,15 +256,18 @@ pub async fn get_live_photo(
     Ok(Json(render(&fetch(&s, &caller.tenant_id, "livePhoto", "live photo", &id).await?)))
 }
 
-pub async fn download_live_photo(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+/// `GET …/{id}/download` of a resource holding one file: `{id, contentType, size, data}`.
+pub async fn download_single(
+    s: &AppState,
+    tenant: &str,
+    kind: &'static str,
+    what: &'static str,
+    file: &str,
+    id: &str,
 ) -> ApiResult<Json<Value>> {
-    let r = fetch(&s, &caller.tenant_id, "livePhoto", "live photo", &id).await?;
-    let k = r.body["_files"]["photo"]
-        .as_str()
-        .ok_or_else(|| ApiError::Internal("live photo without file".into()))?;
+    let r = fetch(s, tenant, kind, what, id).await?;
+    let k =
+        r.body["_files"][file].as_str().ok_or_else(|| ApiError::Internal(format!("{what} without file")))?;
     let bytes = s.files.get(k).await?;
     Ok(Json(json!({
         "id": r.id,
@@ -274,22 +277,44 @@ pub async fn download_live_photo(
     })))
 }
 
+/// `DELETE …/{id}` of a capture (photo, video) that no check has used; its files go with it.
+pub async fn delete_unused(
+    s: &AppState,
+    tenant: &str,
+    kind: &'static str,
+    what: &'static str,
+    check_field: &str,
+    in_use_code: &'static str,
+    id: &str,
+) -> ApiResult<StatusCode> {
+    let r = fetch(s, tenant, kind, what, id).await?;
+    if used_by_checks(s, tenant, check_field, id).await? > 0 {
+        return Err(ApiError::invalid(
+            in_use_code,
+            format!("this {what} was used by a check and cannot be deleted"),
+            None,
+        ));
+    }
+    delete_files_of(s, &r).await?;
+    s.store.delete(tenant, kind, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn download_live_photo(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    download_single(&s, &caller.tenant_id, "livePhoto", "live photo", "photo", &id).await
+}
+
 pub async fn delete_live_photo(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = fetch(&s, &caller.tenant_id, "livePhoto", "live photo", &id).await?;
-    if used_by_checks(&s, &caller.tenant_id, "livePhotoId", &id).await? > 0 {
-        return Err(ApiError::invalid(
-            "live_photo_in_use",
-            "this live photo was used by a check and cannot be deleted",
-            None,
-        ));
-    }
-    delete_files_of(&s, &r).await?;
-    s.store.delete(&caller.tenant_id, "livePhoto", &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    delete_unused(&s, &caller.tenant_id, "livePhoto", "live photo", "livePhotoId", "live_photo_in_use", &id)
+        .await
 }
 
 pub async fn list_live_photos(

@@ -10,7 +10,6 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::Engine as _;
 use serde_json::{json, Value};
 use verity_liveness::VideoLimits;
 
@@ -108,17 +107,8 @@ pub async fn download(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let r = fetch(&s, &caller.tenant_id, "liveVideo", "live video", &id).await?;
-    let k = r.body["_files"]["video"]
-        .as_str()
-        .ok_or_else(|| ApiError::Internal("live video without file".into()))?;
-    let bytes = s.files.get(k).await?;
-    Ok(Json(json!({
-        "id": r.id,
-        "contentType": r.body["contentType"],
-        "size": bytes.len(),
-        "data": base64::engine::general_purpose::STANDARD.encode(&bytes),
-    })))
+    crate::routes::media::download_single(&s, &caller.tenant_id, "liveVideo", "live video", "video", &id)
+        .await
 }
 
 pub async fn delete(
@@ -126,23 +116,16 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = fetch(&s, &caller.tenant_id, "liveVideo", "live video", &id).await?;
-    let q = verity_store::ListQuery {
-        filters: vec![("liveVideoId".into(), id.clone())],
-        page: 1,
-        page_size: 1,
-        ..Default::default()
-    };
-    if s.store.list(&caller.tenant_id, "check", &q).await?.total > 0 {
-        return Err(ApiError::invalid(
-            "live_video_in_use",
-            "this live video was used by a check and cannot be deleted",
-            None,
-        ));
-    }
-    crate::routes::media::delete_files_of(&s, &r).await?;
-    s.store.delete(&caller.tenant_id, "liveVideo", &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    crate::routes::media::delete_unused(
+        &s,
+        &caller.tenant_id,
+        "liveVideo",
+        "live video",
+        "liveVideoId",
+        "live_video_in_use",
+        &id,
+    )
+    .await
 }
 
 pub async fn list(
