@@ -660,19 +660,8 @@ pub fn assess_video(
     limits: &VideoLimits,
 ) -> Result<VideoOutcome, LivenessError> {
     let t0 = Instant::now();
-    let bytes = std::fs::metadata(path)
-        .map_err(|e| verr("video_unreadable", format!("cannot read the video: {e}")))?
-        .len();
-    if bytes == 0 {
-        return Err(verr("video_empty", "the video file is empty"));
-    }
-    if bytes > limits.max_bytes {
-        return Err(verr(
-            "video_too_large",
-            format!("{bytes} bytes; the limit is {} bytes", limits.max_bytes),
-        ));
-    }
-    let p = probe(path, limits)?;
+    let p = probe_file(path, limits)?;
+    let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let t1 = Instant::now();
     let mut tracker = Tracker::new(face);
     let mut track_s = 0.0;
