@@ -612,7 +612,12 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             let Ok(doc) = fetch(s, tenant, "document", "document", doc_id).await else {
                 return Ok(not_processed("the document was deleted"));
             };
-            let Some(bytes) = file(s, &video, "video").await? else { return Ok(not_processed("the live video has no file")) };
+            let Some(video_key) = video.body["_files"]["video"].as_str() else {
+                return Ok(not_processed("the live video has no file"));
+            };
+            // Decrypted to a private temporary file, streaming (never whole in memory).
+            let tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+            s.files.get_to_file(video_key, tmp.path()).await.map_err(|e| e.to_string())?;
             let Some(front) = file(s, &doc, "front").await? else { return Ok(not_processed("the document has no front image")) };
             let challenges: Vec<verity_liveness::Challenge> = check.body["options"]["challenges"]
                 .as_array()
@@ -620,8 +625,6 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                 .unwrap_or_default();
             let limits = crate::routes::videos::video_limits(s);
             tokio::task::spawn_blocking(move || {
-                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
-                std::io::Write::write_all(&mut tmp, &bytes).map_err(|e| e.to_string())?;
                 Ok::<Value, String>(enhanced(&face, &liveness, tmp.path(), &challenges, &limits, &front))
             })
             .await

@@ -76,9 +76,26 @@ pub struct WebhooksConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
+    /// `local` (`<data_dir>/files`) or `s3` (the `[storage.s3]` bucket).
+    pub backend: String,
     /// 64 hex characters (AES-256-GCM key for files at rest). Empty: generated into
     /// `<data_dir>/file.key` on first start, with a warning.
     pub encryption_key: Secret,
+    pub s3: S3Config,
+}
+
+/// An S3-compatible bucket. Empty values fall back to the `AWS_*` environment variables.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// Key prefix inside the bucket (several deployments can share one bucket).
+    pub prefix: String,
+    pub region: String,
+    /// Empty for AWS; the base URL of MinIO, Ceph, R2, … (`http://` allowed for a local one).
+    pub endpoint: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -134,7 +151,7 @@ impl Default for WebhooksConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { encryption_key: Secret(String::new()) }
+        Self { backend: "local".into(), encryption_key: Secret(String::new()), s3: S3Config::default() }
     }
 }
 
@@ -210,6 +227,18 @@ impl Config {
         let k = &self.storage.encryption_key.0;
         if !k.is_empty() && (k.len() != 64 || !k.chars().all(|c| c.is_ascii_hexdigit())) {
             return Err(ConfigError::Invalid("storage.encryption_key: 64 hex characters".into()));
+        }
+        match self.storage.backend.as_str() {
+            "local" => {}
+            "s3" if self.storage.s3.bucket.is_empty() => {
+                return Err(ConfigError::Invalid(
+                    "storage.s3.bucket is required when storage.backend = \"s3\"".into(),
+                ))
+            }
+            "s3" => {}
+            other => {
+                return Err(ConfigError::Invalid(format!("storage.backend {other:?}: local or s3")));
+            }
         }
         Ok(())
     }

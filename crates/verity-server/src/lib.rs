@@ -102,7 +102,9 @@ impl AppState {
                 "generated a new file encryption key; back it up (files cannot be read without it) or set storage.encryption_key"
             );
         }
-        let files = files::Files::local(&config.data_dir.join("files"), key)?;
+        let files = files::Files::from_config(&config.storage, &config.data_dir, key)?;
+        files.probe().await?;
+        tracing::info!(backend = %config.storage.backend, store = ?files, "file store ready");
         let models = config.models_dir.clone();
         let engines = tokio::task::spawn_blocking(move || Engines::load(&models))
             .await
@@ -245,7 +247,7 @@ async fn upload_gate(State(s): State<AppState>, req: Request<Body>, next: Next) 
 
 /// The router with every route and middleware.
 pub fn app(state: AppState) -> Router {
-    use routes::{clients, media, videos, webhooks};
+    use routes::{addresses, clients, media, videos, webhooks};
     let uploads = Router::new()
         .route("/livePhotos", post(media::create_live_photo))
         .route("/documents/{id}/upload/{side}", post(media::upload_side))
@@ -255,6 +257,8 @@ pub fn app(state: AppState) -> Router {
         .merge(uploads)
         .route("/clients", post(clients::create).get(clients::list))
         .route("/clients/{id}", get(clients::get).post(clients::update).delete(clients::delete))
+        .route("/addresses", post(addresses::create).get(addresses::list))
+        .route("/addresses/{id}", get(addresses::get).post(addresses::update).delete(addresses::delete))
         .route("/livePhotos", get(media::list_live_photos))
         .route("/liveVideos", get(videos::list))
         .route("/liveVideos/{id}", get(videos::get).delete(videos::delete))

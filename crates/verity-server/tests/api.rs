@@ -332,6 +332,72 @@ fn clients_are_created_validated_listed_filtered_updated_and_deleted() {
 }
 
 #[test]
+fn addresses_belong_to_a_client_and_are_validated_listed_updated_and_deleted() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let (ann, bob) = (app.client(&key, "Ann"), app.client(&key, "Bob"));
+    let r = app.post(
+        "/v1/addresses",
+        &key,
+        json!({"clientId": ann, "type": "main", "propertyNumber": "12", "line": " Baker Street ", "city": "London", "postalCode": "NW1 6XE", "country": "GB", "fromDate": "2015-04-01"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        (r.body["line"].as_str(), r.body["clientId"].as_str()),
+        (Some("Baker Street"), Some(ann.as_str()))
+    );
+    let id = r.body["id"].as_str().expect("id").to_string();
+    let other = app.post(
+        "/v1/addresses",
+        &key,
+        json!({"clientId": ann, "line": "1 Rue de Rivoli", "city": "Paris", "country": "FR"}),
+    );
+    assert_eq!((other.status, other.body["type"].as_str()), (201, Some("main")), "type defaults to main");
+    app.post("/v1/addresses", &key, json!({"clientId": bob, "line": "x", "city": "Oslo", "country": "NO"}));
+    for (body, status, param) in [
+        (json!({"clientId": ann, "line": "x", "city": "y", "country": "United Kingdom"}), 422, "country"),
+        (json!({"clientId": ann, "line": "x", "country": "GB"}), 422, "city"),
+        (json!({"clientId": ann, "type": "home", "line": "x", "city": "y", "country": "GB"}), 422, "type"),
+        (json!({"line": "x", "city": "y", "country": "GB"}), 422, "clientId"),
+    ] {
+        let r = app.post("/v1/addresses", &key, body);
+        assert_eq!((r.status, r.body["param"].as_str()), (status, Some(param)), "{}", r.body);
+    }
+    assert_eq!(
+        app.post(
+            "/v1/addresses",
+            &key,
+            json!({"clientId": "nope", "line": "x", "city": "y", "country": "GB"})
+        )
+        .status,
+        404
+    );
+    let list = app.get(&format!("/v1/addresses?clientId={ann}"), &key);
+    assert_eq!(list.body["totalItems"], 2, "{}", list.body);
+    assert_eq!(app.get("/v1/addresses?country=NO", &key).body["totalItems"], 1);
+    let u = app.post(
+        &format!("/v1/addresses/{id}"),
+        &key,
+        json!({"type": "alternative", "toDate": "2020-01-31"}),
+    );
+    assert_eq!(
+        (u.status, u.body["type"].as_str(), u.body["city"].as_str()),
+        (200, Some("alternative"), Some("London")),
+        "{}",
+        u.body
+    );
+    let bad = app.post(&format!("/v1/addresses/{id}"), &key, json!({"toDate": "2010-01-01"}));
+    assert_eq!((bad.status, bad.body["param"].as_str()), (422, Some("fromDate")), "toDate before fromDate");
+    let moved = app.post(&format!("/v1/addresses/{id}"), &key, json!({"clientId": bob}));
+    assert_eq!(moved.status, 422);
+    assert_eq!(app.delete(&format!("/v1/addresses/{id}"), &key).status, 204);
+    assert_eq!(app.get(&format!("/v1/addresses/{id}"), &key).status, 404);
+    // Deleting a client deletes its addresses.
+    assert_eq!(app.delete(&format!("/v1/clients/{ann}"), &key).status, 204);
+    assert_eq!(app.get(&format!("/v1/addresses?clientId={ann}"), &key).body["totalItems"], 0);
+}
+
+#[test]
 fn another_tenants_ids_answer_404_everywhere() {
     let app = TestApp::new();
     let (a, b) = (app.key("a"), app.key("b"));
@@ -348,9 +414,16 @@ fn another_tenants_ids_answer_404_everywhere() {
     let hook =
         app.post("/v1/webhooks", &a, json!({"url": "http://127.0.0.1:9/x", "events": ["check.completed"]}));
     let hook = hook.body["id"].as_str().expect("id").to_string();
+    let addr = app.post(
+        "/v1/addresses",
+        &a,
+        json!({"clientId": client, "line": "1 Main St", "city": "Leeds", "country": "GB"}),
+    );
+    let addr = addr.body["id"].as_str().expect("id").to_string();
 
     for path in [
         format!("/v1/clients/{client}"),
+        format!("/v1/addresses/{addr}"),
         format!("/v1/livePhotos/{photo}"),
         format!("/v1/livePhotos/{photo}/download"),
         format!("/v1/documents/{doc}"),
@@ -363,6 +436,8 @@ fn another_tenants_ids_answer_404_everywhere() {
     }
     for (path, body) in [
         (format!("/v1/clients/{client}"), json!({"email": "evil@x.io"})),
+        (format!("/v1/addresses/{addr}"), json!({"city": "Nowhere"})),
+        ("/v1/addresses".to_string(), json!({"clientId": client, "line": "x", "city": "y", "country": "GB"})),
         (format!("/v1/documents/{doc}"), json!({"type": "visa"})),
         (
             format!("/v1/documents/{doc}/upload/back"),
@@ -388,11 +463,14 @@ fn another_tenants_ids_answer_404_everywhere() {
         format!("/v1/livePhotos/{photo}"),
         format!("/v1/documents/{doc}"),
         format!("/v1/webhooks/{hook}"),
+        format!("/v1/addresses/{addr}"),
         format!("/v1/clients/{client}"),
     ] {
         assert_eq!(app.delete(&path, &b).status, 404, "DELETE {path}");
     }
-    for path in ["/v1/clients", "/v1/livePhotos", "/v1/documents", "/v1/checks", "/v1/webhooks"] {
+    for path in
+        ["/v1/clients", "/v1/addresses", "/v1/livePhotos", "/v1/documents", "/v1/checks", "/v1/webhooks"]
+    {
         assert_eq!(app.get(path, &b).body["totalItems"], 0, "list {path}");
         assert!(app.get(path, &a).body["totalItems"].as_u64().unwrap_or(0) >= 1, "list {path}");
     }

@@ -41,7 +41,7 @@ const PERSON: &[&str] = &[
 const COMPANY: &[&str] =
     &["name", "website", "registrationNumber", "incorporationCountry", "incorporationType"];
 
-fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> ApiResult<()> {
+pub(crate) fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> ApiResult<()> {
     for k in m.keys() {
         if !allowed.contains(&k.as_str()) {
             let p = format!("{prefix}{k}");
@@ -51,7 +51,7 @@ fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> ApiResu
     Ok(())
 }
 
-fn text(
+pub(crate) fn text(
     m: &Map<String, Value>,
     k: &str,
     prefix: &str,
@@ -89,7 +89,7 @@ fn text(
     }
 }
 
-fn date(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
+pub(crate) fn date(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
     if let Some(s) = text(m, k, prefix, false, 10)? {
         let p = format!("{prefix}{k}");
         let ok = s.len() == 10 && verity_store::time::parse(&s).is_some_and(|t| t <= now_ms());
@@ -104,7 +104,7 @@ fn date(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
     Ok(())
 }
 
-fn country(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
+pub(crate) fn country(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
     if let Some(s) = text(m, k, prefix, false, 2)? {
         if verity_mrz::iso_alpha2_name(&s).is_none() {
             let p = format!("{prefix}{k}");

@@ -181,7 +181,7 @@ fn explain_fields(m: &Map<String, Value>, allowed: &[&str], strings: &[&str]) ->
     Ok(())
 }
 
-async fn client_of(s: &AppState, tenant: &str, m: &Map<String, Value>) -> ApiResult<Resource> {
+pub(crate) async fn client_of(s: &AppState, tenant: &str, m: &Map<String, Value>) -> ApiResult<Resource> {
     let id = string_field(m, "clientId", true)?.unwrap_or_default();
     fetch(s, tenant, "client", "client", &id).await
 }

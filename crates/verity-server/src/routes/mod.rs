@@ -1,3 +1,4 @@
+pub mod addresses;
 pub mod clients;
 pub mod media;
 pub mod videos;

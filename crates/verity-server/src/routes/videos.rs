@@ -68,10 +68,9 @@ pub async fn create(
                 ApiError::Internal(e.to_string())
             }
         })?;
-    let bytes = std::fs::read(tmp.path()).map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut r = new_resource(&caller.tenant_id, "liveVideo", Some(client.id.clone()), json!({}));
     let fk = file_key(&caller.tenant_id, "liveVideos", &r.id, "video");
-    s.files.put(&fk, &bytes).await?;
+    s.files.put_file(&fk, tmp.path()).await?;
     let content_type = if probe.container.contains("webm") || probe.container.contains("matroska") {
         "video/webm"
     } else if probe.container.contains("mov") {
@@ -83,7 +82,7 @@ pub async fn create(
         "clientId": client.id,
         "downloadLink": format!("/liveVideos/{}/download", r.id),
         "contentType": content_type,
-        "size": bytes.len(),
+        "size": size,
         "durationSeconds": (probe.duration * 100.0).round() / 100.0,
         "width": probe.width,
         "height": probe.height,
