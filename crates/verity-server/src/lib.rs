@@ -216,7 +216,8 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
 /// Refuses bodies whose declared length is over the limit before reading them.
 async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
     let limit = if req.uri().path() == "/v1/liveVideos" {
-        s.config.limits.video_body_bytes
+        // The video plus room for a multipart form's boundaries and other fields.
+        s.config.limits.video_body_bytes + 64 * 1024
     } else {
         s.config.limits.json_body_bytes
     };
@@ -225,7 +226,18 @@ async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        // A moderately oversized body is read and discarded (30 s at most) so the client gets
+        // to read the 413 instead of a reset connection; a huge one is refused at once.
+        if n <= limit.saturating_mul(2) {
+            let body = req.into_body();
+            let _ = tokio::time::timeout(Duration::from_secs(30), async move {
+                use futures_util::StreamExt;
+                let mut stream = body.into_data_stream();
+                while let Some(Ok(_)) = stream.next().await {}
+            })
+            .await;
+        }
         return ApiError::too_large(
             "body_too_large",
             format!("the request body is larger than {limit} bytes"),
@@ -251,7 +263,11 @@ pub fn app(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/livePhotos", post(media::create_live_photo))
         .route("/documents/{id}/upload/{side}", post(media::upload_side))
-        .route("/liveVideos", post(videos::create))
+        .route(
+            "/liveVideos",
+            // The handler counts the video against `limits.video_body_bytes` itself.
+            post(videos::create).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), upload_gate));
     let v1 = Router::new()
         .merge(uploads)

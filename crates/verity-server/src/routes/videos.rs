@@ -1,7 +1,9 @@
-//! `/v1/liveVideos`: a selfie video uploaded as the raw request body
-//! (`POST /v1/liveVideos?clientId=ID`, `Content-Type: video/mp4 | video/webm | video/quicktime`),
-//! ≤ `limits.video_body_bytes`, streamed to a temporary file while counted, checked with ffprobe
-//! (streams, container, codec, dimensions, duration), stored encrypted.
+//! `/v1/liveVideos`: a selfie video uploaded either as the raw request body
+//! (`POST /v1/liveVideos?clientId=ID`, `Content-Type: video/mp4 | video/webm | video/quicktime`)
+//! or as a `multipart/form-data` form with a `clientId` field and a `video` file field (what a
+//! browser's `FormData` sends). ≤ `limits.video_body_bytes`, streamed to a temporary file while
+//! counted, checked with ffprobe (streams, container, codec, dimensions, duration), stored
+//! encrypted, streaming.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,37 +26,172 @@ pub fn video_limits(s: &AppState) -> VideoLimits {
     VideoLimits { max_bytes: s.config.limits.video_body_bytes as u64, ..VideoLimits::default() }
 }
 
+/// Where the upload's bytes come from: a raw body or one part of a multipart form.
+enum Source {
+    Raw(Body),
+    Multipart(axum::extract::Multipart),
+}
+
+/// Reads and discards what is left of a refused upload (up to `cap` bytes, 30 s), so the client
+/// finishes sending and reads the error instead of seeing the connection reset.
+async fn drain(source: Source, cap: usize) {
+    let work = async {
+        let mut seen = 0usize;
+        match source {
+            Source::Raw(body) => {
+                use futures_util::StreamExt;
+                let mut stream = body.into_data_stream();
+                while let Some(Ok(chunk)) = stream.next().await {
+                    seen += chunk.len();
+                    if seen > cap {
+                        break;
+                    }
+                }
+            }
+            Source::Multipart(mut form) => {
+                while let Ok(Some(mut field)) = form.next_field().await {
+                    while let Ok(Some(chunk)) = field.chunk().await {
+                        seen += chunk.len();
+                        if seen > cap {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), work).await;
+}
+
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
-    body: Body,
+    req: axum::extract::Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let client_id = params.get("clientId").filter(|c| !c.is_empty()).ok_or_else(|| {
-        ApiError::invalid("field_required", "`clientId` is required (query parameter)", Some("clientId"))
-    })?;
-    let client = fetch(&s, &caller.tenant_id, "client", "client", client_id).await?;
+    let is_multipart = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let source = if is_multipart {
+        use axum::extract::FromRequest;
+        let m = axum::extract::Multipart::from_request(req, &s).await.map_err(|e| {
+            ApiError::bad("multipart_invalid", format!("the multipart form cannot be read: {e}"), None)
+        })?;
+        Source::Multipart(m)
+    } else {
+        Source::Raw(req.into_body())
+    };
     let limit = s.config.limits.video_body_bytes;
-    // Stream the body into a temporary file, counting.
+    let mut client_id = params.get("clientId").filter(|c| !c.is_empty()).cloned();
+    // A client named in the query is checked before the video is read.
+    let early = match &client_id {
+        Some(id) => fetch(&s, &caller.tenant_id, "client", "client", id).await.err(),
+        None if !is_multipart => Some(ApiError::invalid(
+            "field_required",
+            "`clientId` is required (query parameter, or a form field in a multipart upload)",
+            Some("clientId"),
+        )),
+        None => None,
+    };
+    if let Some(e) = early {
+        drain(source, limit).await;
+        return Err(e);
+    }
+    let too_large =
+        || ApiError::too_large("file_too_large", format!("the video is larger than {limit} bytes"), None);
+    let interrupted = |e: &dyn std::fmt::Display| {
+        ApiError::bad("body_unreadable", format!("the upload was interrupted: {e}"), None)
+    };
+    // Stream the video into a temporary file, counting.
     let tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
     let mut file = tmp.reopen().map_err(|e| ApiError::Internal(e.to_string()))?;
-    let mut stream = body.into_data_stream();
     let mut size = 0usize;
-    use futures_util::StreamExt;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            ApiError::bad("body_unreadable", format!("the upload was interrupted: {e}"), None)
-        })?;
-        size += chunk.len();
-        if size > limit {
-            return Err(ApiError::too_large(
-                "file_too_large",
-                format!("the video is larger than {limit} bytes"),
-                None,
-            ));
+    match source {
+        Source::Raw(body) => {
+            let mut stream = body.into_data_stream();
+            use futures_util::StreamExt;
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| interrupted(&e))?;
+                size += chunk.len();
+                if size > limit {
+                    return Err(too_large());
+                }
+                file.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+            }
         }
-        file.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+        Source::Multipart(mut form) => {
+            let read = async {
+                let mut seen_video = false;
+                while let Some(mut field) = form.next_field().await.map_err(|e| interrupted(&e))? {
+                    match field.name().unwrap_or_default() {
+                        "clientId" => {
+                            let text = field.text().await.map_err(|e| interrupted(&e))?;
+                            let text = text.trim().to_string();
+                            if text.len() > 64 {
+                                return Err(ApiError::invalid(
+                                    "field_invalid",
+                                    "`clientId` is not an id",
+                                    Some("clientId"),
+                                ));
+                            }
+                            if client_id.as_ref().is_some_and(|c| *c != text) {
+                                return Err(ApiError::invalid(
+                                    "field_mismatch",
+                                    "`clientId` differs between the query and the form",
+                                    Some("clientId"),
+                                ));
+                            }
+                            client_id = Some(text);
+                        }
+                        "video" | "file" => {
+                            if seen_video {
+                                return Err(ApiError::invalid(
+                                    "field_duplicate",
+                                    "send one video per upload",
+                                    Some("video"),
+                                ));
+                            }
+                            seen_video = true;
+                            while let Some(chunk) = field.chunk().await.map_err(|e| interrupted(&e))? {
+                                size += chunk.len();
+                                if size > limit {
+                                    return Err(too_large());
+                                }
+                                file.write_all(&chunk).map_err(|e| ApiError::Internal(e.to_string()))?;
+                            }
+                        }
+                        other => {
+                            let other = other.to_string();
+                            return Err(ApiError::invalid(
+                                "field_unknown",
+                                format!("unknown form field `{other}` (send `clientId` and `video`)"),
+                                Some(&other),
+                            ));
+                        }
+                    }
+                }
+                if !seen_video {
+                    return Err(ApiError::invalid(
+                        "field_required",
+                        "the form has no `video` file field",
+                        Some("video"),
+                    ));
+                }
+                Ok(())
+            }
+            .await;
+            if let Err(e) = read {
+                drain(Source::Multipart(form), limit).await;
+                return Err(e);
+            }
+        }
     }
+    let client_id = client_id
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::invalid("field_required", "`clientId` is required", Some("clientId")))?;
+    let client = fetch(&s, &caller.tenant_id, "client", "client", &client_id).await?;
     drop(file);
     let limits = video_limits(&s);
     let path = tmp.path().to_path_buf();
