@@ -77,6 +77,13 @@ seen = [c.id for c in cc.clients.auto_list(pageSize=2)]
 assert total >= 5 and len(seen) == total and len(set(seen)) == total and client.id in seen, (total, seen)
 step(f"auto_list walked {(total + 1) // 2} pages of 2 ({total} clients), no duplicates")
 
+addr = cc.addresses.create(client.id, "221B Baker Street", "London", "GB", postalCode="NW1 6XE", type="main")
+assert addr.client_id == client.id and addr.type == "main", addr
+addr = cc.addresses.update(addr.id, type="alternative")
+listed = cc.addresses.list(client.id)
+assert addr.type == "alternative" and [a.id for a in listed] == [addr.id], (addr, listed)
+step(f"address {addr.id} created, updated and listed for the client")
+
 photo = cc.livephotos.upload(client.id, b64(os.environ["SELFIE"]))
 assert photo.id and photo.client_id == client.id, photo
 step(f"live photo {photo.id} ({photo.size} bytes, {photo.content_type})")

@@ -48,7 +48,7 @@ impl Engines {
     }
 }
 
-const SUPPORTED: &[&str] =
+pub(crate) const SUPPORTED: &[&str] =
     &["identity_check", "document_check", "face_authentication_check", "enhanced_identity_check"];
 const KNOWN_UNSUPPORTED: &[&str] = &[
     "standard_screening_check",

@@ -6,6 +6,8 @@
 //! every failure to HTTP in one place. [`launch`] takes a bound listener and a shutdown future,
 //! so tests bind `127.0.0.1:0`.
 
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod checks;
 pub mod config;
@@ -15,6 +17,7 @@ pub mod files;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
+pub mod openapi;
 mod resources;
 mod routes;
 
@@ -27,7 +30,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -257,49 +260,90 @@ async fn upload_gate(State(s): State<AppState>, req: Request<Body>, next: Next) 
     next.run(req).await
 }
 
-/// The router with every route and middleware.
-pub fn app(state: AppState) -> Router {
+/// The handler of an operation of [`openapi::OPS`], under the operation's method.
+fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<AppState> {
+    use axum::routing::{on, MethodFilter};
     use routes::{addresses, clients, media, videos, webhooks};
-    let uploads = Router::new()
-        .route("/livePhotos", post(media::create_live_photo))
-        .route("/documents/{id}/upload/{side}", post(media::upload_side))
-        .route(
-            "/liveVideos",
-            // The handler counts the video against `limits.video_body_bytes` itself.
-            post(videos::create).layer(axum::extract::DefaultBodyLimit::disable()),
+    let filter = match op.method {
+        "get" => MethodFilter::GET,
+        "post" => MethodFilter::POST,
+        "delete" => MethodFilter::DELETE,
+        other => panic!("operation {}: unsupported method {other}", op.id),
+    };
+    let gate = || axum::middleware::from_fn_with_state(state.clone(), upload_gate);
+    match op.id {
+        "createClient" => on(filter, clients::create),
+        "listClients" => on(filter, clients::list),
+        "getClient" => on(filter, clients::get),
+        "updateClient" => on(filter, clients::update),
+        "deleteClient" => on(filter, clients::delete),
+        "createAddress" => on(filter, addresses::create),
+        "listAddresses" => on(filter, addresses::list),
+        "getAddress" => on(filter, addresses::get),
+        "updateAddress" => on(filter, addresses::update),
+        "deleteAddress" => on(filter, addresses::delete),
+        "createLivePhoto" => on(filter, media::create_live_photo).route_layer(gate()),
+        "listLivePhotos" => on(filter, media::list_live_photos),
+        "getLivePhoto" => on(filter, media::get_live_photo),
+        "deleteLivePhoto" => on(filter, media::delete_live_photo),
+        "downloadLivePhoto" => on(filter, media::download_live_photo),
+        // The handler counts the video against `limits.video_body_bytes` itself.
+        "createLiveVideo" => {
+            on(filter, videos::create).route_layer(gate()).layer(axum::extract::DefaultBodyLimit::disable())
+        }
+        "listLiveVideos" => on(filter, videos::list),
+        "getLiveVideo" => on(filter, videos::get),
+        "deleteLiveVideo" => on(filter, videos::delete),
+        "downloadLiveVideo" => on(filter, videos::download),
+        "createDocument" => on(filter, media::create_document),
+        "listDocuments" => on(filter, media::list_documents),
+        "getDocument" => on(filter, media::get_document),
+        "updateDocument" => on(filter, media::update_document),
+        "deleteDocument" => on(filter, media::delete_document),
+        "uploadDocumentSide" => on(filter, media::upload_side).route_layer(gate()),
+        "downloadDocumentSide" => on(filter, media::download_side),
+        "deleteDocumentSide" => on(filter, media::delete_side),
+        "createCheck" => on(filter, checks::create),
+        "listChecks" => on(filter, checks::list),
+        "getCheck" => on(filter, checks::get),
+        "updateCheck" => on(filter, checks::update),
+        "validateCheck" => on(filter, checks::validate),
+        "createWebhook" => on(filter, webhooks::create),
+        "listWebhooks" => on(filter, webhooks::list),
+        "getWebhook" => on(filter, webhooks::get),
+        "updateWebhook" => on(filter, webhooks::update),
+        "deleteWebhook" => on(filter, webhooks::delete),
+        "listWebhookDeliveries" => on(filter, webhooks::deliveries),
+        other => panic!("operation {other} is documented but has no handler"),
+    }
+}
+
+/// The router with every route and middleware. `/v1` is built from [`openapi::OPS`], the same
+/// list `/openapi.json` documents.
+pub fn app(state: AppState) -> Router {
+    let mut v1 = Router::new();
+    for op in openapi::OPS {
+        v1 = v1.route(op.path, handler(&state, op));
+    }
+    let spec = Arc::new(openapi::document(&state.config));
+    let spec_json = get(move || {
+        let spec = spec.clone();
+        async move { Json((*spec).clone()) }
+    });
+    let docs = get(|| async {
+        (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
+            openapi::DOCS_HTML,
         )
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), upload_gate));
-    let v1 = Router::new()
-        .merge(uploads)
-        .route("/clients", post(clients::create).get(clients::list))
-        .route("/clients/{id}", get(clients::get).post(clients::update).delete(clients::delete))
-        .route("/addresses", post(addresses::create).get(addresses::list))
-        .route("/addresses/{id}", get(addresses::get).post(addresses::update).delete(addresses::delete))
-        .route("/livePhotos", get(media::list_live_photos))
-        .route("/liveVideos", get(videos::list))
-        .route("/liveVideos/{id}", get(videos::get).delete(videos::delete))
-        .route("/liveVideos/{id}/download", get(videos::download))
-        .route("/livePhotos/{id}", get(media::get_live_photo).delete(media::delete_live_photo))
-        .route("/livePhotos/{id}/download", get(media::download_live_photo))
-        .route("/documents", post(media::create_document).get(media::list_documents))
-        .route(
-            "/documents/{id}",
-            get(media::get_document).post(media::update_document).delete(media::delete_document),
-        )
-        .route("/documents/{id}/download/{side}", get(media::download_side))
-        .route("/documents/{id}/{side}", axum::routing::delete(media::delete_side))
-        .route("/checks", post(checks::create).get(checks::list))
-        .route("/checks/{id}", get(checks::get).post(checks::update))
-        .route("/checks/{id}/validate", post(checks::validate))
-        .route("/webhooks", post(webhooks::create).get(webhooks::list))
-        .route("/webhooks/{id}", get(webhooks::get).post(webhooks::update).delete(webhooks::delete))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries));
+    });
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs.max(1));
     Router::new()
         .nest("/v1", v1)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/openapi.json", spec_json)
+        .route("/docs", docs)
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(state.config.limits.json_body_bytes))
         .layer(axum::middleware::from_fn_with_state(state.clone(), body_limit))

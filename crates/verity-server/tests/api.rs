@@ -283,6 +283,88 @@ fn operational_endpoints_and_error_shapes() {
     );
 }
 
+fn refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get("$ref") {
+                out.push(r.clone());
+            }
+            m.values().for_each(|x| refs(x, out));
+        }
+        Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_openapi_document_describes_every_route_and_the_docs_page_is_offline() {
+    let app = TestApp::new();
+    let r = app.call("GET", "/openapi.json", None, None);
+    assert_eq!(r.status, 200);
+    let spec = r.body;
+    assert_eq!(spec["openapi"], "3.1.0");
+    // Every reference resolves.
+    let mut all = Vec::new();
+    refs(&spec, &mut all);
+    assert!(all.len() > 50);
+    for r in &all {
+        let name = r.strip_prefix("#/components/schemas/").expect("local schema ref");
+        assert!(spec["components"]["schemas"][name].is_object(), "{r} does not resolve");
+    }
+    let paths = spec["paths"].as_object().expect("paths");
+    let mut ops = 0;
+    for (path, item) in paths {
+        for (method, op) in item.as_object().expect("item") {
+            ops += 1;
+            // Path parameters are declared.
+            for seg in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = seg.trim_matches(|c| c == '{' || c == '}');
+                let declared = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+                assert!(declared, "{method} {path}: {name} undeclared");
+            }
+            // The route exists: without a key it answers 401, not 404 or 405.
+            let concrete =
+                path.replace("{side}", "front").replace("{id}", "0123456789abcdef0123456789abcdef");
+            let m = method.to_uppercase();
+            let empty = json!({});
+            let resp = app.call(&m, &concrete, None, if m == "POST" { Some(&empty) } else { None });
+            assert_eq!(resp.status, 401, "{m} {concrete}: {}", resp.body);
+        }
+    }
+    assert_eq!(ops, verity_server::openapi::OPS.len());
+    // What the seeds' flow and the official SDK use is there, with the validators' own lists.
+    for (path, method) in [
+        ("/v1/clients", "post"),
+        ("/v1/livePhotos", "post"),
+        ("/v1/documents/{id}/upload/{side}", "post"),
+        ("/v1/checks", "post"),
+        ("/v1/checks/{id}/validate", "post"),
+        ("/v1/addresses", "post"),
+    ] {
+        assert!(paths[path][method].is_object(), "{method} {path}");
+    }
+    let person = &spec["components"]["schemas"]["PersonDetails"]["properties"];
+    assert!(person["firstName"].is_object() && person["taxIdentificationNumber"].is_object());
+    let types = &spec["components"]["schemas"]["CheckInput"]["properties"]["type"]["enum"];
+    assert!(types.as_array().is_some_and(|t| t.contains(&json!("identity_check"))));
+    // An undocumented path is not served.
+    assert_eq!(app.call("GET", "/v1/reports", None, None).status, 404);
+
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let mut docs = agent.get(format!("{}/docs", app.base)).call().expect("docs");
+    assert_eq!(docs.status().as_u16(), 200);
+    let ct = docs.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    assert!(ct.starts_with("text/html"), "{ct}");
+    let html = docs.body_mut().read_to_string().expect("html");
+    assert!(html.contains("/openapi.json"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "the docs page loads nothing from elsewhere"
+    );
+}
+
 #[test]
 fn clients_are_created_validated_listed_filtered_updated_and_deleted() {
     let app = TestApp::new();

@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render};
 use crate::{events, AppState};
 
-const TOP: &[&str] = &[
+pub(crate) const TOP: &[&str] = &[
     "type",
     "email",
     "mobile",
@@ -25,7 +25,7 @@ const TOP: &[&str] = &[
     "externalId",
     "metadata",
 ];
-const PERSON: &[&str] = &[
+pub(crate) const PERSON: &[&str] = &[
     "firstName",
     "middleName",
     "lastName",
@@ -38,7 +38,7 @@ const PERSON: &[&str] = &[
     "nationalIdentityNumber",
     "taxIdentificationNumber",
 ];
-const COMPANY: &[&str] =
+pub(crate) const COMPANY: &[&str] =
     &["name", "website", "registrationNumber", "incorporationCountry", "incorporationType"];
 
 pub(crate) fn check_keys(m: &Map<String, Value>, allowed: &[&str], prefix: &str) -> ApiResult<()> {

@@ -351,7 +351,7 @@ pub const DOCUMENT_TYPES: &[&str] = &[
     "unknown",
     "other",
 ];
-const CLASSIFICATIONS: &[&str] = &[
+pub(crate) const CLASSIFICATIONS: &[&str] = &[
     "proof_of_identity",
     "source_of_wealth",
     "source_of_funds",

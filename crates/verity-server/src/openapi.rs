@@ -1,0 +1,762 @@
+//! The API's one list of operations, from which both the router ([`crate::app`]) and the
+//! OpenAPI 3.1 document at `/openapi.json` are built: a route cannot exist undocumented, and a
+//! documented operation cannot lack its handler (the router panics at construction, which every
+//! test does). Field lists, enums and limits in the schemas come from the constants the
+//! validators use.
+
+use serde_json::{json, Map, Value};
+
+use crate::config::Config;
+
+/// What an operation accepts.
+#[derive(Debug, Clone, Copy)]
+pub enum Input {
+    None,
+    /// A JSON object of this component schema.
+    Json(&'static str),
+    /// A video: raw body or a multipart form.
+    Video,
+}
+
+/// What an operation answers on success.
+#[derive(Debug, Clone, Copy)]
+pub enum Output {
+    /// 200 with this schema.
+    Ok(&'static str),
+    /// 201 with this schema.
+    Created(&'static str),
+    /// 200 with a page of this schema.
+    Page(&'static str),
+    /// 204, no body.
+    NoContent,
+}
+
+/// One operation of `/v1`.
+#[derive(Debug, Clone, Copy)]
+pub struct Op {
+    pub method: &'static str,
+    /// Relative to `/v1`, axum and OpenAPI syntax alike (`/clients/{id}`).
+    pub path: &'static str,
+    pub id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub input: Input,
+    pub output: Output,
+    /// List filters accepted besides the common ones (dotted paths into these fields).
+    pub filters: &'static [&'static str],
+}
+
+const fn op(
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    input: Input,
+    output: Output,
+) -> Op {
+    Op { method, path, id, tag, summary, input, output, filters: &[] }
+}
+
+const fn list(
+    path: &'static str,
+    id: &'static str,
+    tag: &'static str,
+    item: &'static str,
+    filters: &'static [&'static str],
+) -> Op {
+    Op {
+        method: "get",
+        path,
+        id,
+        tag,
+        summary: "List, newest first",
+        input: Input::None,
+        output: Output::Page(item),
+        filters,
+    }
+}
+
+use Input::{Json as In, None as NoInput};
+use Output::{Created, NoContent, Ok};
+
+pub const CLIENT_FILTERS: &[&str] =
+    &["type", "email", "entityName", "externalId", "personDetails", "companyDetails", "mobile", "telephone"];
+pub const PHOTO_FILTERS: &[&str] = &["contentType"];
+pub const VIDEO_FILTERS: &[&str] = &["contentType", "codec"];
+pub const DOCUMENT_FILTERS: &[&str] = &["type", "classification", "issuingCountry"];
+pub const CHECK_FILTERS: &[&str] = &["type", "status", "livePhotoId", "documentId", "liveVideoId", "result"];
+pub const WEBHOOK_FILTERS: &[&str] = &["url", "enabled"];
+
+/// Every operation under `/v1`.
+pub const OPS: &[Op] = &[
+    op(
+        "post",
+        "/clients",
+        "createClient",
+        "Clients",
+        "Create a client (person or company)",
+        In("ClientInput"),
+        Created("Client"),
+    ),
+    list("/clients", "listClients", "Clients", "Client", CLIENT_FILTERS),
+    op("get", "/clients/{id}", "getClient", "Clients", "Get a client", NoInput, Ok("Client")),
+    op(
+        "post",
+        "/clients/{id}",
+        "updateClient",
+        "Clients",
+        "Update a client (objects merge, null removes)",
+        In("ClientUpdate"),
+        Ok("Client"),
+    ),
+    op(
+        "delete",
+        "/clients/{id}",
+        "deleteClient",
+        "Clients",
+        "Delete a client and everything recorded for it",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "post",
+        "/addresses",
+        "createAddress",
+        "Addresses",
+        "Create an address for a client",
+        In("AddressInput"),
+        Created("Address"),
+    ),
+    list("/addresses", "listAddresses", "Addresses", "Address", crate::routes::addresses::FIELDS),
+    op("get", "/addresses/{id}", "getAddress", "Addresses", "Get an address", NoInput, Ok("Address")),
+    op(
+        "post",
+        "/addresses/{id}",
+        "updateAddress",
+        "Addresses",
+        "Update an address",
+        In("AddressUpdate"),
+        Ok("Address"),
+    ),
+    op("delete", "/addresses/{id}", "deleteAddress", "Addresses", "Delete an address", NoInput, NoContent),
+    op(
+        "post",
+        "/livePhotos",
+        "createLivePhoto",
+        "Live photos",
+        "Upload a live photo (JPG or PNG, base64)",
+        In("LivePhotoInput"),
+        Created("LivePhoto"),
+    ),
+    list("/livePhotos", "listLivePhotos", "Live photos", "LivePhoto", PHOTO_FILTERS),
+    op(
+        "get",
+        "/livePhotos/{id}",
+        "getLivePhoto",
+        "Live photos",
+        "Get a live photo",
+        NoInput,
+        Ok("LivePhoto"),
+    ),
+    op(
+        "delete",
+        "/livePhotos/{id}",
+        "deleteLivePhoto",
+        "Live photos",
+        "Delete a live photo no check used",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "get",
+        "/livePhotos/{id}/download",
+        "downloadLivePhoto",
+        "Live photos",
+        "Download the photo (base64)",
+        NoInput,
+        Ok("Download"),
+    ),
+    op(
+        "post",
+        "/liveVideos",
+        "createLiveVideo",
+        "Live videos",
+        "Upload a selfie video (MP4, WebM or MOV)",
+        Input::Video,
+        Created("LiveVideo"),
+    ),
+    list("/liveVideos", "listLiveVideos", "Live videos", "LiveVideo", VIDEO_FILTERS),
+    op(
+        "get",
+        "/liveVideos/{id}",
+        "getLiveVideo",
+        "Live videos",
+        "Get a live video",
+        NoInput,
+        Ok("LiveVideo"),
+    ),
+    op(
+        "delete",
+        "/liveVideos/{id}",
+        "deleteLiveVideo",
+        "Live videos",
+        "Delete a live video no check used",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "get",
+        "/liveVideos/{id}/download",
+        "downloadLiveVideo",
+        "Live videos",
+        "Download the video (base64)",
+        NoInput,
+        Ok("Download"),
+    ),
+    op(
+        "post",
+        "/documents",
+        "createDocument",
+        "Documents",
+        "Create a document (then upload its sides)",
+        In("DocumentInput"),
+        Created("Document"),
+    ),
+    list("/documents", "listDocuments", "Documents", "Document", DOCUMENT_FILTERS),
+    op("get", "/documents/{id}", "getDocument", "Documents", "Get a document", NoInput, Ok("Document")),
+    op(
+        "post",
+        "/documents/{id}",
+        "updateDocument",
+        "Documents",
+        "Update a document",
+        In("DocumentUpdate"),
+        Ok("Document"),
+    ),
+    op(
+        "delete",
+        "/documents/{id}",
+        "deleteDocument",
+        "Documents",
+        "Delete a document no check used",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "post",
+        "/documents/{id}/upload/{side}",
+        "uploadDocumentSide",
+        "Documents",
+        "Upload a side (JPG, PNG or PDF, base64)",
+        In("DocumentUpload"),
+        Ok("Document"),
+    ),
+    op(
+        "get",
+        "/documents/{id}/download/{side}",
+        "downloadDocumentSide",
+        "Documents",
+        "Download a side (base64)",
+        NoInput,
+        Ok("Download"),
+    ),
+    op(
+        "delete",
+        "/documents/{id}/{side}",
+        "deleteDocumentSide",
+        "Documents",
+        "Delete a side's image",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "post",
+        "/checks",
+        "createCheck",
+        "Checks",
+        "Create a check (runs on the job queue)",
+        In("CheckInput"),
+        Created("Check"),
+    ),
+    list("/checks", "listChecks", "Checks", "Check", CHECK_FILTERS),
+    op(
+        "get",
+        "/checks/{id}",
+        "getCheck",
+        "Checks",
+        "Get a check and, when complete, its result",
+        NoInput,
+        Ok("Check"),
+    ),
+    op(
+        "post",
+        "/checks/{id}",
+        "updateCheck",
+        "Checks",
+        "Update a check (enableMonitoring only)",
+        In("CheckUpdate"),
+        Ok("Check"),
+    ),
+    op(
+        "post",
+        "/checks/{id}/validate",
+        "validateCheck",
+        "Checks",
+        "Record a reviewer's outcome for a complete check",
+        In("CheckValidation"),
+        Ok("Check"),
+    ),
+    op(
+        "post",
+        "/webhooks",
+        "createWebhook",
+        "Webhooks",
+        "Create a webhook (the secret is shown only here)",
+        In("WebhookInput"),
+        Created("WebhookWithSecret"),
+    ),
+    list("/webhooks", "listWebhooks", "Webhooks", "Webhook", WEBHOOK_FILTERS),
+    op("get", "/webhooks/{id}", "getWebhook", "Webhooks", "Get a webhook", NoInput, Ok("Webhook")),
+    op(
+        "post",
+        "/webhooks/{id}",
+        "updateWebhook",
+        "Webhooks",
+        "Update a webhook (enabling it again resets its failures)",
+        In("WebhookUpdate"),
+        Ok("Webhook"),
+    ),
+    op("delete", "/webhooks/{id}", "deleteWebhook", "Webhooks", "Delete a webhook", NoInput, NoContent),
+    Op {
+        method: "get",
+        path: "/webhooks/{id}/deliveries",
+        id: "listWebhookDeliveries",
+        tag: "Webhooks",
+        summary: "The delivery log, newest first",
+        input: NoInput,
+        output: Output::Ok("WebhookDeliveries"),
+        filters: &[],
+    },
+];
+
+fn s(t: &str) -> Value {
+    json!({"type": t})
+}
+fn desc(t: &str, d: &str) -> Value {
+    json!({"type": t, "description": d})
+}
+fn enumeration(values: &[&str]) -> Value {
+    json!({"type": "string", "enum": values})
+}
+fn reference(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+fn date() -> Value {
+    json!({"type": "string", "format": "date", "description": "YYYY-MM-DD"})
+}
+fn country() -> Value {
+    json!({"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166-1 alpha-2"})
+}
+fn object(props: Vec<(&str, Value)>, required: &[&str]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in props {
+        m.insert(k.to_string(), v);
+    }
+    let mut o = json!({"type": "object", "properties": m, "additionalProperties": false});
+    if !required.is_empty() {
+        o["required"] = json!(required);
+    }
+    o
+}
+/// A stored resource: `id`, the fields, `createdAt`, `updatedAt`.
+fn resource(mut body: Value) -> Value {
+    let props = body["properties"].as_object_mut().expect("object schema");
+    props.insert("id".into(), desc("string", "32 hex characters"));
+    props.insert("createdAt".into(), json!({"type": "string", "format": "date-time"}));
+    props.insert("updatedAt".into(), json!({"type": "string", "format": "date-time"}));
+    body["additionalProperties"] = json!(true);
+    body.as_object_mut().map(|o| o.remove("required"));
+    body
+}
+/// The same object with nothing required (updates).
+fn optional(mut body: Value) -> Value {
+    body.as_object_mut().map(|o| o.remove("required"));
+    body
+}
+
+fn person() -> Value {
+    let mut p = Vec::new();
+    for k in crate::routes::clients::PERSON {
+        let v = match *k {
+            "dob" => date(),
+            "gender" => enumeration(&["male", "female", "other"]),
+            "nationality" | "birthCountry" => country(),
+            _ => s("string"),
+        };
+        p.push((*k, v));
+    }
+    object(p, &["firstName", "lastName"])
+}
+
+fn company() -> Value {
+    let p = crate::routes::clients::COMPANY
+        .iter()
+        .map(|k| (*k, if *k == "incorporationCountry" { country() } else { s("string") }))
+        .collect();
+    object(p, &["name"])
+}
+
+fn client_input() -> Value {
+    let mut p = Vec::new();
+    for k in crate::routes::clients::TOP {
+        let v = match *k {
+            "type" => enumeration(&["person", "company"]),
+            "email" => json!({"type": "string", "format": "email"}),
+            "joinedDate" => date(),
+            "personDetails" => reference("PersonDetails"),
+            "companyDetails" => reference("CompanyDetails"),
+            "metadata" => desc("object", "Your own key-value data"),
+            _ => s("string"),
+        };
+        p.push((*k, v));
+    }
+    let mut o = object(p, &["type", "email"]);
+    o["description"] = json!("`personDetails` for a person, `companyDetails` for a company.");
+    o
+}
+
+fn address_input() -> Value {
+    let mut p = vec![("clientId", s("string"))];
+    for k in crate::routes::addresses::FIELDS {
+        let v = match *k {
+            "type" => enumeration(crate::routes::addresses::TYPES),
+            "country" => country(),
+            "fromDate" | "toDate" => date(),
+            _ => s("string"),
+        };
+        p.push((*k, v));
+    }
+    object(p, &["clientId", "line", "city", "country"])
+}
+
+fn check_result() -> Value {
+    json!({
+        "type": "object",
+        "description": "Present when the check is complete. The breakdown depends on the check type; \
+    every part is explained by named signals.",
+        "properties": {
+            "outcome": enumeration(&["clear", "attention", "rejected", "not_processed"]),
+            "reasons": {"type": "array", "items": s("string")},
+            "breakdown": desc("object", "faceAnalysis, authenticityAnalysis, integrityAnalysis, videoAnalysis, … as in ComplyCube"),
+        },
+    })
+}
+
+/// The component schemas.
+fn schemas(cfg: &Config) -> Value {
+    let max = cfg.limits.image_max_bytes;
+    let min = cfg.limits.image_min_bytes;
+    let check_types: Vec<&str> = crate::checks::SUPPORTED.to_vec();
+    let client_input = client_input();
+    let address_input = address_input();
+    let mut address_update = optional(address_input.clone());
+    if let Some(p) = address_update["properties"].as_object_mut() {
+        p.remove("clientId");
+    }
+    let photo_input = object(
+        vec![
+            ("clientId", s("string")),
+            ("data", desc("string", &format!("The image, base64: JPG or PNG, {min}–{max} bytes decoded"))),
+            ("fileName", s("string")),
+        ],
+        &["clientId", "data"],
+    );
+    let document_input = object(
+        vec![
+            ("clientId", s("string")),
+            ("type", enumeration(crate::routes::media::DOCUMENT_TYPES)),
+            ("classification", enumeration(crate::routes::media::CLASSIFICATIONS)),
+            ("issuingCountry", country()),
+        ],
+        &["clientId", "type"],
+    );
+    let mut document_update = optional(document_input.clone());
+    if let Some(p) = document_update["properties"].as_object_mut() {
+        p.remove("clientId");
+    }
+    let check_input = object(
+        vec![
+            ("clientId", s("string")),
+            ("type", enumeration(&check_types)),
+            ("livePhotoId", desc("string", "identity_check, face_authentication_check")),
+            ("documentId", desc("string", "identity_check, document_check, enhanced_identity_check")),
+            ("liveVideoId", desc("string", "enhanced_identity_check")),
+            (
+                "options",
+                json!({"type": "object", "properties": {
+                    "challenges": {"type": "array", "items": json!({"type": "string", "enum": verity_liveness::Challenge::ALL.iter().map(|c| c.name()).collect::<Vec<_>>()}),
+                                   "description": "enhanced_identity_check: the ordered head movements the video must show"},
+                }}),
+            ),
+            ("enableMonitoring", s("boolean")),
+        ],
+        &["clientId", "type"],
+    );
+    let webhook_input = object(
+        vec![
+            ("url", json!({"type": "string", "format": "uri"})),
+            (
+                "events",
+                json!({"type": "array", "items": enumeration(crate::events::EVENT_TYPES), "minItems": 1}),
+            ),
+            ("enabled", s("boolean")),
+            ("description", s("string")),
+        ],
+        &["url", "events"],
+    );
+    let mut webhook = resource(webhook_input.clone());
+    webhook["properties"]["disabledReason"] = json!({"type": ["string", "null"]});
+    let mut with_secret = webhook.clone();
+    with_secret["properties"]["secret"] = desc(
+        "string",
+        "The signing key of `ComplyCube-Signature` (hex HMAC-SHA256 of the raw body); shown only once",
+    );
+    let page = json!({
+        "type": "object",
+        "properties": {
+            "page": s("integer"), "pageSize": s("integer"), "totalItems": s("integer"), "pages": s("integer"),
+            "items": {"type": "array", "items": {}},
+        },
+        "required": ["page", "pageSize", "totalItems", "pages", "items"],
+    });
+    let mut client = resource(client_input.clone());
+    client["properties"]["entityName"] = desc("string", "The person's full name or the company's name");
+    let mut address = resource(address_input.clone());
+    address["required"] = json!(["id", "clientId"]);
+    let mut photo = resource(object(vec![("clientId", s("string")), ("fileName", s("string"))], &[]));
+    for (k, v) in [
+        ("contentType", s("string")),
+        ("size", s("integer")),
+        ("downloadLink", s("string")),
+        ("performLivenessCheck", s("boolean")),
+    ] {
+        photo["properties"][k] = v;
+    }
+    let mut video = resource(object(vec![("clientId", s("string"))], &[]));
+    for (k, v) in [
+        ("contentType", s("string")),
+        ("size", s("integer")),
+        ("durationSeconds", s("number")),
+        ("width", s("integer")),
+        ("height", s("integer")),
+        ("codec", s("string")),
+        ("downloadLink", s("string")),
+    ] {
+        video["properties"][k] = v;
+    }
+    let mut document = resource(document_input.clone());
+    document["properties"]["images"] = json!({"type": "array", "items": {"type": "object", "properties": {
+        "id": s("string"), "documentSide": enumeration(&["front", "back"]), "fileName": s("string"),
+        "contentType": s("string"), "size": s("integer"), "downloadLink": s("string"),
+        "createdAt": {"type": "string", "format": "date-time"}}}});
+    let mut check = resource(check_input.clone());
+    check["properties"]["status"] = enumeration(&["pending", "complete", "failed"]);
+    check["properties"]["entityName"] = s("string");
+    check["properties"]["result"] = check_result();
+    check["properties"]["validation"] = json!({"type": "object", "properties": {
+        "outcome": enumeration(&["clear", "attention", "rejected"]), "validatedAt": {"type": "string", "format": "date-time"}}});
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["type", "message"],
+            "properties": {
+                "type": enumeration(&["invalid_request", "authentication_error", "authorization_error",
+                                      "not_found", "rate_limited", "internal_error", "service_unavailable"]),
+                "code": desc("string", "A stable machine-readable reason (e.g. field_required, file_too_small)"),
+                "message": s("string"),
+                "param": desc("string", "The offending field, dotted"),
+            },
+        },
+        "Page": page,
+        "PersonDetails": person(),
+        "CompanyDetails": company(),
+        "ClientInput": client_input,
+        "ClientUpdate": optional(client_input),
+        "Client": client,
+        "AddressInput": address_input,
+        "AddressUpdate": address_update,
+        "Address": address,
+        "LivePhotoInput": photo_input,
+        "LivePhoto": photo,
+        "LiveVideo": video,
+        "DocumentInput": document_input,
+        "DocumentUpdate": document_update,
+        "DocumentUpload": object(vec![
+            ("fileName", s("string")),
+            ("data", desc("string", &format!("The image, base64: JPG, PNG or PDF, {min}–{max} bytes decoded"))),
+        ], &["fileName", "data"]),
+        "Document": document,
+        "Download": object(vec![("id", s("string")), ("contentType", s("string")), ("size", s("integer")),
+                                ("data", desc("string", "base64")), ("fileName", s("string"))], &["data"]),
+        "CheckInput": check_input,
+        "CheckUpdate": object(vec![("enableMonitoring", s("boolean"))], &[]),
+        "CheckValidation": object(vec![("outcome", enumeration(&["clear", "attention", "rejected"]))], &["outcome"]),
+        "Check": check,
+        "WebhookInput": webhook_input.clone(),
+        "WebhookUpdate": optional(webhook_input),
+        "Webhook": webhook,
+        "WebhookWithSecret": with_secret,
+        "WebhookDeliveries": {"type": "object", "required": ["items"], "properties": {"items": {
+            "type": "array", "description": "Every attempt, newest first",
+            "items": {"type": "object", "properties": {
+                "id": s("string"), "eventId": s("string"), "attempt": s("integer"),
+                "statusCode": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]},
+                "createdAt": {"type": "string", "format": "date-time"}}}}}},
+        "Event": {
+            "type": "object",
+            "description": "A webhook's body, signed in the ComplyCube-Signature header",
+            "required": ["id", "type", "resourceType", "payload", "createdAt"],
+            "properties": {"id": s("string"), "type": enumeration(crate::events::EVENT_TYPES),
+                           "resourceType": s("string"), "payload": s("object"),
+                           "createdAt": {"type": "string", "format": "date-time"}},
+        },
+    })
+}
+
+fn error_response(d: &str) -> Value {
+    json!({"description": d, "content": {"application/json": {"schema": reference("Error")}}})
+}
+
+fn operation(o: &Op) -> Value {
+    let mut params = Vec::new();
+    for seg in o.path.split('/') {
+        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+            let schema = if name == "side" { enumeration(&["front", "back"]) } else { s("string") };
+            params.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+        }
+    }
+    let mut responses = Map::new();
+    match o.output {
+        Output::Ok(n) => {
+            responses.insert(
+                "200".into(),
+                json!({"description": "OK", "content": {"application/json": {"schema": reference(n)}}}),
+            );
+        }
+        Output::Created(n) => {
+            responses.insert(
+                "201".into(),
+                json!({"description": "Created", "content": {"application/json": {"schema": reference(n)}}}),
+            );
+        }
+        Output::NoContent => {
+            responses.insert("204".into(), json!({"description": "Deleted; no body"}));
+        }
+        Output::Page(n) => {
+            for (name, d, schema) in [
+                ("page", "1-based page", json!({"type": "integer", "minimum": 1, "default": 1})),
+                (
+                    "pageSize",
+                    "Items per page",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 100}),
+                ),
+                ("createdAfter", "Date or date-time", s("string")),
+                ("createdBefore", "Date or date-time", s("string")),
+                ("updatedAfter", "Date or date-time", s("string")),
+                ("updatedBefore", "Date or date-time", s("string")),
+                ("clientId", "Only this client's", s("string")),
+            ] {
+                params.push(json!({"name": name, "in": "query", "required": false, "description": d, "schema": schema}));
+            }
+            if !o.filters.is_empty() {
+                params.push(json!({
+                    "name": "filters", "in": "query", "required": false, "style": "form", "explode": true,
+                    "description": format!("Equality filters on these fields, dotted for nested ones (e.g. `personDetails.firstName=John`): {}", o.filters.join(", ")),
+                    "schema": {"type": "object", "additionalProperties": s("string")},
+                }));
+            }
+            let mut page = reference("Page");
+            page = json!({"allOf": [page, {"type": "object", "properties": {"items": {"type": "array", "items": reference(n)}}}]});
+            responses.insert(
+                "200".into(),
+                json!({"description": "A page", "content": {"application/json": {"schema": page}}}),
+            );
+        }
+    }
+    responses.insert("400".into(), error_response("Malformed request (JSON, query, base64)"));
+    responses.insert("401".into(), error_response("Missing or unknown API key"));
+    responses.insert("404".into(), error_response("No such resource for this key's tenant"));
+    responses.insert("429".into(), error_response("Rate limited (see Retry-After)"));
+    let mut v = json!({
+        "operationId": o.id,
+        "tags": [o.tag],
+        "summary": o.summary,
+        "parameters": params,
+        "responses": responses,
+    });
+    match o.input {
+        Input::None => {}
+        Input::Json(n) => {
+            v["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": reference(n)}}});
+            v["responses"]["413"] = error_response("Body too large");
+            v["responses"]["422"] = error_response("A field is missing or invalid (see `param` and `code`)");
+        }
+        Input::Video => {
+            if let Some(p) = v["parameters"].as_array_mut() {
+                p.push(json!({"name": "clientId", "in": "query", "required": false, "schema": s("string"),
+                              "description": "Required unless sent as a form field"}));
+            }
+            let raw = json!({"schema": {"type": "string", "format": "binary"}});
+            v["requestBody"] = json!({"required": true, "content": {
+                "video/mp4": raw, "video/webm": raw, "video/quicktime": raw,
+                "multipart/form-data": {"schema": {"type": "object", "required": ["video"], "properties": {
+                    "clientId": s("string"), "video": {"type": "string", "format": "binary"}}}},
+            }});
+            v["responses"]["413"] = error_response("Video too large");
+            v["responses"]["422"] =
+                error_response("Not a readable video, too short or long, no video stream, …");
+        }
+    }
+    v
+}
+
+/// The OpenAPI 3.1 document.
+pub fn document(cfg: &Config) -> Value {
+    let mut paths = Map::new();
+    for o in OPS {
+        let entry = paths.entry(format!("/v1{}", o.path)).or_insert_with(|| json!({}));
+        entry[o.method] = operation(o);
+    }
+    let mut tags: Vec<&str> = Vec::new();
+    for o in OPS {
+        if !tags.contains(&o.tag) {
+            tags.push(o.tag);
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Verity",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Self-hosted identity verification with a ComplyCube-compatible API: clients, \
+    addresses, live photos and videos, documents, checks run on a durable job queue, signed webhooks. \
+    Authenticate with `Authorization: <key>` (`verity keys create`). Errors are JSON \
+    `{type, code, message, param}`; lists are `{page, pageSize, totalItems, pages, items}`, newest first.",
+            "license": {"name": env!("CARGO_PKG_LICENSE"), "identifier": env!("CARGO_PKG_LICENSE")},
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "tags": tags.iter().map(|t| json!({"name": t})).collect::<Vec<_>>(),
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "Authorization"}},
+            "schemas": schemas(cfg),
+        },
+    })
+}
+
+/// The offline API reference page (no CDN, no build-time download): it renders
+/// `/openapi.json` with a few lines of script.
+pub const DOCS_HTML: &str = include_str!("docs.html");
