@@ -1,5 +1,6 @@
 //! The `verity` command line: argument parsing and the commands, as library code tests can call.
 
+mod doc_cmd;
 mod eval_faces;
 mod face_cmd;
 mod liveness_cmd;
@@ -12,6 +13,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+pub use doc_cmd::{document_read, eval_documents, EvalDocumentsArgs};
 pub use eval_faces::{eval_faces, EvalFacesArgs};
 pub use face_cmd::{compare_files, detect_file};
 pub use liveness_cmd::{eval_liveness, liveness_photo, liveness_video, EvalLivenessArgs};
@@ -43,6 +45,9 @@ pub enum Command {
     /// Machine-readable zones.
     #[command(subcommand)]
     Mrz(MrzCommand),
+    /// Document engine: read the MRZ of a document photo.
+    #[command(subcommand)]
+    Document(DocumentCommand),
     /// Liveness engine: passive anti-spoofing on a photo, selfie-video liveness.
     #[command(subcommand)]
     Liveness(LivenessCommand),
@@ -68,6 +73,19 @@ pub enum LivenessCommand {
         /// look_down, smile, move_closer.
         #[arg(long)]
         challenges: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocumentCommand {
+    /// Read a document photo (and its back): MRZ lines, fields, check digits, corrections (JSON).
+    Read {
+        front: PathBuf,
+        #[arg(long)]
+        back: Option<PathBuf>,
+        /// Reference date for century inference and expiry (YYYY-MM-DD; default today).
+        #[arg(long)]
+        today: Option<String>,
     },
 }
 
@@ -152,6 +170,8 @@ pub enum EvalCommand {
     Faces(EvalFacesArgs),
     /// Liveness APCER/BPCER/AUC on a labels CSV (file,label[,…]) of photos and videos.
     Liveness(EvalLivenessArgs),
+    /// MRZ reading from photos against ground truth (exact rate, character accuracy, false valid).
+    Documents(EvalDocumentsArgs),
     /// MRZ parser agreement with peer parsers' test cases (JSONL), per source.
     Mrz {
         #[arg(long)]
@@ -205,6 +225,10 @@ pub fn run(cli: Cli) -> i32 {
         Command::Liveness(LivenessCommand::Video { video, challenges }) => {
             liveness_video(&cli.models_dir, &video, challenges.as_deref())
         }
+        Command::Document(DocumentCommand::Read { front, back, today }) => {
+            document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref())
+        }
+        Command::Eval(EvalCommand::Documents(args)) => eval_documents(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Mrz { cases, today }) => mrz_cmd::eval_mrz(&cases, today.as_deref()),
         Command::Mrz(MrzCommand::Parse { lines, tolerant, today }) => {
             mrz_cmd::parse_lines(&lines, tolerant, today.as_deref())

@@ -272,3 +272,66 @@ fn eval_liveness_reports_apcer_bpcer_auc_on_photos_and_videos() {
     assert_eq!(j["bpcer"], 0.0, "{j}");
     assert_eq!(j["auc"], 1.0, "{j}");
 }
+
+#[test]
+fn document_read_prints_the_mrz_fields_and_refuses_bad_input() {
+    let img = shared().join("data/documents/images/passporteye/100_pass-hrv.jpg");
+    let (code, v, err) = verity(&["document", "read", s(&img), "--today", "2026-11-22"]);
+    assert_eq!(code, 0, "{err}");
+    let m = &v["mrz"];
+    assert_eq!(
+        (m["found"].as_bool(), m["format"].as_str(), m["valid"].as_bool()),
+        (Some(true), Some("TD3"), Some(true)),
+        "{v}"
+    );
+    for k in ["lines", "raw_lines", "fields", "field_confidences", "checks", "corrections"] {
+        assert!(!m[k].is_null(), "mrz.{k} missing: {v}");
+    }
+    assert!(v["fields"]["document_number"].is_string() && v["fields"]["birth_date"].is_string(), "{v}");
+    assert!(v["timings_ms"]["read"].is_number());
+    let dir = tempfile::tempdir().expect("tmp");
+    let text = dir.path().join("doc.jpg");
+    std::fs::write(&text, b"this is not an image").expect("write");
+    let (code, v, _) = verity(&["document", "read", s(&text)]);
+    assert_eq!((code, v["error"]["code"].as_str()), (2, Some("image_not_an_image")), "{v}");
+    let (code, _, _) = verity(&["document", "read", s(&dir.path().join("missing.jpg"))]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn eval_documents_ends_with_one_json_object() {
+    let gt: Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("data/documents/ground_truth.json")).expect("gt"),
+    )
+    .expect("json");
+    let keep = ["td3.jpg", "100_pass-hrv.jpg", "nomrz.jpg"];
+    let docs: Vec<Value> = gt["documents"]
+        .as_array()
+        .expect("docs")
+        .iter()
+        .filter(|d| keep.iter().any(|k| d["file"].as_str().unwrap_or("").ends_with(&format!("/{k}"))))
+        .cloned()
+        .collect();
+    assert_eq!(docs.len(), 3);
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("gt.json");
+    std::fs::write(&f, serde_json::to_string(&serde_json::json!({"documents": docs})).expect("ser"))
+        .expect("write");
+    let (code, v, err) = verity(&[
+        "eval",
+        "documents",
+        "--ground-truth",
+        s(&f),
+        "--root",
+        s(&shared().join("data")),
+        "--today",
+        "2026-11-22",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!((v["documents"].as_u64(), v["with_mrz"].as_u64()), (Some(3), Some(2)), "{v}");
+    for k in ["mrz_exact_rate", "char_accuracy", "mrz_found_rate", "false_valid"] {
+        assert!(v[k].is_number(), "{k}: {v}");
+    }
+    assert_eq!(v["mrz_exact_rate"], 1.0, "{v}");
+    assert_eq!((v["false_valid"].as_u64(), v["false_found"].as_u64()), (Some(0), Some(0)));
+}

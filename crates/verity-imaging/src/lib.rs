@@ -366,6 +366,87 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
     out
 }
 
+/// Resizes an RGB image: area averaging when shrinking (each output pixel is the mean of the
+/// source area it covers, like OpenCV's `INTER_AREA`), bilinear with half-pixel centres when
+/// enlarging. Separable, with precomputed weights.
+pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    let (sw, sh) = img.dimensions();
+    if (sw, sh) == (w, h) {
+        return img.clone();
+    }
+    if w == 0 || h == 0 || sw == 0 || sh == 0 {
+        return RgbImage::new(w, h);
+    }
+    let wx = weights(sw as usize, w as usize);
+    let wy = weights(sh as usize, h as usize);
+    let src = img.as_raw();
+    // Horizontal pass: sh rows × w columns.
+    let mut mid = vec![0f32; sh as usize * w as usize * 3];
+    for y in 0..sh as usize {
+        let row = &src[y * sw as usize * 3..(y + 1) * sw as usize * 3];
+        let out = &mut mid[y * w as usize * 3..(y + 1) * w as usize * 3];
+        for (x, (start, ws)) in wx.iter().enumerate() {
+            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
+            for (k, &wt) in ws.iter().enumerate() {
+                let i = (start + k) * 3;
+                r += row[i] as f32 * wt;
+                g += row[i + 1] as f32 * wt;
+                b += row[i + 2] as f32 * wt;
+            }
+            out[x * 3] = r;
+            out[x * 3 + 1] = g;
+            out[x * 3 + 2] = b;
+        }
+    }
+    // Vertical pass.
+    let stride = w as usize * 3;
+    let mut dst = vec![0u8; h as usize * stride];
+    let mut acc = vec![0f32; stride];
+    for (y, (start, ws)) in wy.iter().enumerate() {
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for (k, &wt) in ws.iter().enumerate() {
+            let row = &mid[(start + k) * stride..(start + k + 1) * stride];
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v * wt;
+            }
+        }
+        for (d, &a) in dst[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
+            *d = (a + 0.5).clamp(0.0, 255.0) as u8;
+        }
+    }
+    RgbImage::from_raw(w, h, dst).unwrap_or_else(|| RgbImage::new(w, h))
+}
+
+/// For each output index: the first source index and the weights of consecutive sources.
+fn weights(src: usize, dst: usize) -> Vec<(usize, Vec<f32>)> {
+    let scale = src as f64 / dst as f64;
+    (0..dst)
+        .map(|o| {
+            if scale >= 1.0 {
+                // Area: output o covers [o·scale, (o+1)·scale).
+                let (a, b) = (o as f64 * scale, (o as f64 + 1.0) * scale);
+                let first = a.floor() as usize;
+                let last = ((b.ceil() as usize).min(src)).max(first + 1);
+                let ws = (first..last)
+                    .map(|i| (((i + 1) as f64).min(b) - (i as f64).max(a)).max(0.0) / scale)
+                    .map(|v| v as f32)
+                    .collect();
+                (first, ws)
+            } else {
+                // Bilinear, half-pixel centres, edges clamped.
+                let c = ((o as f64 + 0.5) * scale - 0.5).clamp(0.0, (src - 1) as f64);
+                let i = (c.floor() as usize).min(src - 1);
+                let f = (c - i as f64) as f32;
+                if i + 1 < src {
+                    (i, vec![1.0 - f, f])
+                } else {
+                    (i, vec![1.0])
+                }
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;
 

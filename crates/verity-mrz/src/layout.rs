@@ -57,8 +57,10 @@ struct Builder<'a> {
     warnings: Vec<Issue>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+/// The characters a field may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
     /// Letters and fillers.
     Alpha,
     /// Digits and fillers.
@@ -104,7 +106,7 @@ impl<'a> Builder<'a> {
         }
         // Fillers inside a value separate its parts; at either end they are padding.
         let value = raw.replace('<', " ").trim().to_string();
-        self.fields.push(Field { name, raw: raw.clone(), value, line, start, end });
+        self.fields.push(Field { name, raw: raw.clone(), value, line, start, end, kind });
         raw
     }
 

@@ -20,7 +20,7 @@ pub mod translit;
 use serde::Serialize;
 
 pub use countries::{iso_alpha2_name, lookup as lookup_country, Country};
-pub use layout::Format;
+pub use layout::{Format, Kind};
 
 /// ICAO 7-3-1 check digit of `s`, or `None` if `s` holds a character outside `0-9A-Z<`.
 pub fn check_digit(s: &str) -> Option<u8> {
@@ -101,6 +101,8 @@ pub struct Field {
     pub line: usize,
     pub start: usize,
     pub end: usize,
+    /// The characters the field may hold.
+    pub kind: Kind,
 }
 
 /// A check digit and what it should be.

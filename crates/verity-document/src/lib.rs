@@ -1,0 +1,54 @@
+//! Verity's document engine.
+//!
+//! - [`ocr`]: PP-OCRv5 mobile detection and recognition on tract, plans per input shape
+//!   compiled at load.
+//! - [`lines`]: the detector's map → oriented line boxes; a box → an upright line image.
+//! - [`ctc`]: decoding restricted to the 37 MRZ symbols, with per-character probabilities and
+//!   alternatives.
+//! - [`read`]: the MRZ reader — locate the band, read only its lines, choose them by content,
+//!   correct only from the recogniser's own probabilities, flag every change.
+
+pub mod ctc;
+pub mod lines;
+pub mod ocr;
+pub mod read;
+
+use std::path::PathBuf;
+
+use verity_models::{ModelDir, ModelError, PPOCR_DET, PPOCR_KEYS, PPOCR_REC};
+
+pub use read::{Correction, MrzReading};
+
+/// Errors of the document engine.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error(transparent)]
+    Models(#[from] ModelError),
+    #[error("cannot load model {path}: {detail}")]
+    ModelLoad { path: PathBuf, detail: String },
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+/// The loaded models.
+pub struct DocumentEngine {
+    pub(crate) det: ocr::Detector,
+    pub(crate) rec: ocr::Recognizer,
+    pub(crate) mrz_alphabet: ctc::Alphabet,
+}
+
+impl DocumentEngine {
+    /// Loads the detector and recogniser and compiles their usual input shapes.
+    pub fn load(models: &ModelDir) -> Result<Self, DocumentError> {
+        Self::load_with(models, true)
+    }
+
+    /// As [`DocumentEngine::load`]; `precompile = false` compiles shapes on first use.
+    pub fn load_with(models: &ModelDir, precompile: bool) -> Result<Self, DocumentError> {
+        let det = ocr::Detector::load(&models.require(&PPOCR_DET)?, precompile)?;
+        let widths: &[usize] = if precompile { &ocr::REC_WIDTHS } else { &[] };
+        let rec = ocr::Recognizer::load(&models.require(&PPOCR_REC)?, &models.require(&PPOCR_KEYS)?, widths)?;
+        let mrz_alphabet = ctc::Alphabet::new(&rec.keys, ctc::MRZ_SYMBOLS);
+        Ok(Self { det, rec, mrz_alphabet })
+    }
+}

@@ -1,0 +1,192 @@
+//! PP-OCRv5 mobile text detection (DB) and recognition (CTC) on tract.
+//!
+//! tract needs concrete input shapes to optimise, so one plan is compiled per input shape and
+//! cached; the detector's and recogniser's usual shapes are compiled at load.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tract_onnx::prelude::*;
+
+use crate::DocumentError;
+
+type Plan = Arc<TypedRunnableModel>;
+
+/// The recogniser's input height.
+pub const REC_HEIGHT: usize = 48;
+/// The recogniser's output stride: one time step per 8 input columns.
+pub const REC_STRIDE: usize = 8;
+/// Recogniser widths compiled (a line is padded to the next one).
+pub const REC_WIDTHS: [usize; 5] = [320, 480, 640, 720, 800];
+/// Detector input shapes compiled at load (width, height).
+pub const DET_SHAPES: [(usize, usize); 6] =
+    [(640, 448), (448, 640), (640, 640), (640, 384), (384, 640), (640, 320)];
+
+/// One model file and its plans per input shape.
+struct Planned {
+    path: PathBuf,
+    model: InferenceModel,
+    plans: Mutex<HashMap<[usize; 4], Plan>>,
+}
+
+impl Planned {
+    fn load(path: &Path) -> Result<Self, DocumentError> {
+        let model = tract_onnx::onnx()
+            .model_for_path(path)
+            .map_err(|e| DocumentError::ModelLoad { path: path.to_path_buf(), detail: format!("{e:#}") })?;
+        Ok(Self { path: path.to_path_buf(), model, plans: Mutex::new(HashMap::new()) })
+    }
+
+    fn plan(&self, shape: [usize; 4]) -> Result<Plan, DocumentError> {
+        if let Some(p) = self.plans.lock().map_err(|_| poisoned())?.get(&shape) {
+            return Ok(p.clone());
+        }
+        let err =
+            |e: TractError| DocumentError::ModelLoad { path: self.path.clone(), detail: format!("{e:#}") };
+        let plan = self
+            .model
+            .clone()
+            .with_input_fact(0, f32::fact(shape).into())
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        self.plans.lock().map_err(|_| poisoned())?.insert(shape, plan.clone());
+        Ok(plan)
+    }
+
+    fn run(&self, input: Vec<f32>, shape: [usize; 4]) -> Result<(Vec<usize>, Vec<f32>), DocumentError> {
+        let plan = self.plan(shape)?;
+        let tensor = Tensor::from_shape(&shape, &input)
+            .map_err(|e| DocumentError::Inference(format!("input tensor: {e:#}")))?;
+        let out =
+            plan.run(tvec!(tensor.into_tvalue())).map_err(|e| DocumentError::Inference(format!("{e:#}")))?;
+        let v = out.first().ok_or_else(|| DocumentError::Inference("no output".into()))?;
+        let view =
+            v.to_plain_array_view::<f32>().map_err(|e| DocumentError::Inference(format!("output: {e:#}")))?;
+        Ok((view.shape().to_vec(), view.iter().copied().collect()))
+    }
+}
+
+fn poisoned() -> DocumentError {
+    DocumentError::Inference("a model cache lock was poisoned by a panic".into())
+}
+
+/// The text detector: a BGR image normalised as PaddleOCR does, a probability map out.
+pub struct Detector(Planned);
+
+/// A probability map the size of the detector input.
+#[derive(Debug, Clone)]
+pub struct ProbMap {
+    pub width: usize,
+    pub height: usize,
+    pub data: Vec<f32>,
+}
+
+impl Detector {
+    pub fn load(path: &Path, precompile: bool) -> Result<Self, DocumentError> {
+        let d = Self(Planned::load(path)?);
+        if precompile {
+            for (w, h) in DET_SHAPES {
+                d.0.plan([1, 3, h, w])?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// Runs on `img` (already resized to fit `width`×`height`, multiples of 32; the rest is
+    /// padding).
+    pub fn run(&self, img: &image::RgbImage, width: usize, height: usize) -> Result<ProbMap, DocumentError> {
+        const MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+        const STD: [f32; 3] = [0.229, 0.224, 0.225];
+        let plane = width * height;
+        let mut input = vec![0f32; 3 * plane];
+        // PaddleOCR feeds BGR and applies the ImageNet mean/std in that channel order.
+        for (x, y, p) in img.enumerate_pixels() {
+            let (x, y) = (x as usize, y as usize);
+            if x >= width || y >= height {
+                continue;
+            }
+            let bgr = [p[2], p[1], p[0]];
+            for c in 0..3 {
+                input[c * plane + y * width + x] = (bgr[c] as f32 / 255.0 - MEAN[c]) / STD[c];
+            }
+        }
+        let (shape, data) = self.0.run(input, [1, 3, height, width])?;
+        if shape.len() != 4 || shape[2] != height || shape[3] != width {
+            return Err(DocumentError::Inference(format!("detector output shape {shape:?}")));
+        }
+        Ok(ProbMap { width, height, data })
+    }
+}
+
+/// The text recogniser: one 48-pixel-high line in, per time step a probability per class out.
+pub struct Recognizer {
+    planned: Planned,
+    /// Class index → character (0 = CTC blank).
+    pub keys: Vec<String>,
+}
+
+/// The recogniser's output for one line.
+#[derive(Debug, Clone)]
+pub struct RecOutput {
+    pub steps: usize,
+    pub classes: usize,
+    /// `steps × classes` probabilities (softmax).
+    pub probs: Vec<f32>,
+}
+
+impl RecOutput {
+    pub fn step(&self, t: usize) -> &[f32] {
+        &self.probs[t * self.classes..(t + 1) * self.classes]
+    }
+}
+
+impl Recognizer {
+    pub fn load(path: &Path, keys_path: &Path, precompile: &[usize]) -> Result<Self, DocumentError> {
+        let text = std::fs::read_to_string(keys_path)
+            .map_err(|e| DocumentError::ModelLoad { path: keys_path.to_path_buf(), detail: e.to_string() })?;
+        let mut keys: Vec<String> = text.split('\n').map(|s| s.trim_end_matches('\r').to_string()).collect();
+        while keys.last().is_some_and(String::is_empty) {
+            keys.pop();
+        }
+        let r = Self { planned: Planned::load(path)?, keys };
+        for w in precompile {
+            r.planned.plan([1, 3, REC_HEIGHT, *w])?;
+        }
+        Ok(r)
+    }
+
+    /// The compiled width a line of `width` pixels is padded to.
+    pub fn bucket(width: usize) -> usize {
+        REC_WIDTHS.iter().copied().find(|w| *w >= width).unwrap_or(REC_WIDTHS[REC_WIDTHS.len() - 1])
+    }
+
+    /// Recognises a line image (height [`REC_HEIGHT`], width ≤ the largest bucket), padded to
+    /// its bucket.
+    pub fn run(&self, line: &image::RgbImage) -> Result<RecOutput, DocumentError> {
+        let w = Self::bucket(line.width() as usize);
+        let plane = REC_HEIGHT * w;
+        let mut input = vec![0f32; 3 * plane];
+        for (x, y, p) in line.enumerate_pixels() {
+            let (x, y) = (x as usize, y as usize);
+            if x >= w || y >= REC_HEIGHT {
+                continue;
+            }
+            let bgr = [p[2], p[1], p[0]];
+            for c in 0..3 {
+                input[c * plane + y * w + x] = bgr[c] as f32 / 127.5 - 1.0;
+            }
+        }
+        let (shape, probs) = self.planned.run(input, [1, 3, REC_HEIGHT, w])?;
+        if shape.len() != 3 || shape[2] != self.keys.len() {
+            return Err(DocumentError::Inference(format!(
+                "recogniser output shape {shape:?} for {} classes",
+                self.keys.len()
+            )));
+        }
+        Ok(RecOutput { steps: shape[1], classes: shape[2], probs })
+    }
+}

@@ -1,0 +1,796 @@
+//! Reading the MRZ from a photo.
+//!
+//! 1. Detect text on the image fitted to 640 px (one compiled plan per bucketed shape).
+//! 2. Keep long, thin lines; group parallel lines of similar length stacked closely (the MRZ
+//!    band), longest groups first.
+//! 3. Recognise only a group's lines (upright crops sampled along each line's own axes, so tilt
+//!    and 90° rotations need no extra pass), the two or three lines in parallel, decoding only the
+//!    37 MRZ symbols.
+//! 4. Choose lines by content (lengths 30/36/44 and the MRZ alphabet), fit filler runs to the
+//!    format's length, parse; when a check digit fails, try the recogniser's own runner-up
+//!    characters at that field's positions — the change is kept only if it makes the check pass,
+//!    and it is flagged with both probabilities. The raw read is kept.
+//! 5. Stop at the first valid MRZ; else try the group read the other way (180°), then the next
+//!    group.
+
+use std::time::Instant;
+
+use image::RgbImage;
+use serde::Serialize;
+use verity_mrz::{Date, Mode, Mrz, Options};
+
+use crate::ctc::{CharRead, LineRead};
+use crate::lines::{crop_line, find_lines, LineBox};
+use crate::ocr::{Recognizer, DET_SHAPES, REC_WIDTHS};
+use crate::{DocumentEngine, DocumentError};
+
+/// The detector's input long side.
+pub const DET_SIDE: usize = 640;
+/// Lowest character probability accepted where no check digit protects the character.
+pub const UNCHECKED_MIN_P: f32 = 0.5;
+/// A runner-up this probable makes a character ambiguous where no check digit protects it.
+pub const AMBIGUOUS_ALT: f32 = 0.25;
+
+/// The check-digit weight of an MRZ character modulo 10: substitutions between characters of
+/// the same weight (`<` 0 A K U, 1 B L V, …) pass every check digit.
+fn same_weight(a: char, b: char) -> bool {
+    let w = |c: char| match c {
+        '0'..='9' => Some(c as u32 - '0' as u32),
+        'A'..='Z' => Some((c as u32 - 'A' as u32 + 10) % 10),
+        '<' => Some(0),
+        _ => None,
+    };
+    w(a).is_some() && w(a) == w(b)
+}
+/// Groups of candidate lines tried before giving up.
+const MAX_GROUPS: usize = 4;
+
+/// One character changed from the raw read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Correction {
+    pub line: usize,
+    pub position: usize,
+    pub from: char,
+    pub to: char,
+    /// The recogniser's probability of the character read, and of the one chosen instead.
+    pub p_from: f32,
+    pub p_to: f32,
+    /// Why: `check_digit:<name>` (the change makes that check digit pass) or `filler_length`
+    /// (a run of `<` fitted to the format's line length).
+    pub reason: String,
+}
+
+/// Milliseconds spent per stage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Timings {
+    pub detect: f64,
+    pub recognize: f64,
+    pub total: f64,
+}
+
+/// The outcome of reading an MRZ.
+#[derive(Debug, Clone, Serialize)]
+pub struct MrzReading {
+    pub found: bool,
+    /// The MRZ parses with no error *and* every character of the fields no check digit
+    /// protects (names, nationality, issuing state, sex, document code) was read with
+    /// probability ≥ [`UNCHECKED_MIN_P`]: a read that is merely plausible is not called valid.
+    pub valid: bool,
+    /// Unprotected fields with a character below [`UNCHECKED_MIN_P`].
+    pub low_confidence_fields: Vec<String>,
+    /// The lowest character probability in those fields.
+    pub unchecked_min_p: f32,
+    /// The MRZ lines after corrections (what was parsed).
+    pub lines: Vec<String>,
+    /// The lines exactly as recognised.
+    pub raw_lines: Vec<String>,
+    pub corrections: Vec<Correction>,
+    /// Per line, per character: the recogniser's probability.
+    pub char_confidences: Vec<Vec<f32>>,
+    /// Mean character probability.
+    pub confidence: f32,
+    /// The parsed MRZ (fields, checks, errors, warnings) when lines were found.
+    #[serde(skip)]
+    pub mrz: Option<Mrz>,
+    /// Corners of the MRZ lines in the image (reading order).
+    pub boxes: Vec<[(f32, f32); 4]>,
+    /// Angle of the MRZ's reading direction in the image, degrees (0 upright, 90 rotated
+    /// clockwise, ±180 upside down).
+    pub angle_deg: f32,
+    pub lines_detected: usize,
+    pub lines_recognized: usize,
+    pub timings_ms: Timings,
+}
+
+fn debug() -> bool {
+    std::env::var_os("VERITY_DEBUG_MRZ").is_some()
+}
+
+fn ms(t: Instant) -> f64 {
+    (t.elapsed().as_secs_f64() * 1e5).round() / 100.0
+}
+
+/// A line read, aligned with its characters.
+#[derive(Debug, Clone)]
+struct ReadLine {
+    chars: Vec<CharRead>,
+}
+
+impl ReadLine {
+    fn text(&self) -> String {
+        self.chars.iter().map(|c| c.ch).collect()
+    }
+}
+
+/// The format length for a group of `n` lines of these lengths.
+fn target_length(n: usize, lens: &[usize]) -> Option<usize> {
+    let mean = lens.iter().sum::<usize>() as f32 / lens.len().max(1) as f32;
+    match n {
+        3 if (26.0..=34.0).contains(&mean) => Some(30),
+        2 if (32.0..=40.0).contains(&mean) => Some(36),
+        2 if (40.0..=48.0).contains(&mean) => Some(44),
+        _ => None,
+    }
+}
+
+/// Fits a line to `target` characters by growing or shrinking a run of `<` (CTC can merge or
+/// split fillers): the trailing run, else the line's longest run of at least three (when it is
+/// the only one that long). `None` if it cannot be fitted that way.
+fn fit(line: &ReadLine, target: usize, index: usize, fixes: &mut Vec<Correction>) -> Option<ReadLine> {
+    let n = line.chars.len();
+    if n == target {
+        return Some(line.clone());
+    }
+    // Runs of '<': (start, length).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if line.chars[i].ch == '<' {
+            let s = i;
+            while i < n && line.chars[i].ch == '<' {
+                i += 1;
+            }
+            runs.push((s, i - s));
+        } else {
+            i += 1;
+        }
+    }
+    let run = match runs.last() {
+        Some(&(s, l)) if s + l == n => (s, l),
+        _ => {
+            let longest = runs.iter().map(|r| r.1).max().unwrap_or(0);
+            let mut of_len = runs.iter().filter(|r| r.1 == longest);
+            match (of_len.next(), of_len.next()) {
+                (Some(&r), None) if longest >= 3 => r,
+                _ => return None,
+            }
+        }
+    };
+    let mut chars = line.chars.clone();
+    let at = run.0 + run.1;
+    if n < target {
+        for k in 0..(target - n) {
+            chars.insert(at, CharRead { ch: '<', p: 0.0, alts: vec![], step: 0, margin: false });
+            fixes.push(Correction {
+                line: index,
+                position: at + k,
+                from: ' ',
+                to: '<',
+                p_from: 0.0,
+                p_to: 0.0,
+                reason: "filler_length".into(),
+            });
+        }
+    } else {
+        let excess = n - target;
+        if run.1 < excess + usize::from(at < n) {
+            return None;
+        }
+        for k in 0..excess {
+            let c = chars.remove(at - 1 - k);
+            fixes.push(Correction {
+                line: index,
+                position: at - 1 - k,
+                from: c.ch,
+                to: ' ',
+                p_from: c.p,
+                p_to: 0.0,
+                reason: "filler_length".into(),
+            });
+        }
+    }
+    Some(ReadLine { chars })
+}
+
+fn parse(lines: &[ReadLine], today: Date) -> Option<Mrz> {
+    let texts: Vec<String> = lines.iter().map(ReadLine::text).collect();
+    verity_mrz::parse(&texts, &Options { mode: Mode::Tolerant, today }).ok()
+}
+
+/// Checks that pass, and whether everything passes.
+fn score(m: &Mrz) -> (usize, bool) {
+    (m.checks.iter().filter(|c| c.valid).count(), m.valid)
+}
+
+/// Characters of the recogniser's runner-ups worth trying at a position.
+fn alternatives(c: &CharRead) -> impl Iterator<Item = (char, f32)> + '_ {
+    c.alts.iter().copied().filter(move |(_, p)| *p >= 0.02 && c.p < 0.995)
+}
+
+/// For each failing check digit (except the composite), the best single or double change of
+/// that field's characters (or the digit itself) among the recogniser's alternatives that makes
+/// the check pass without breaking another.
+fn correct(lines: &mut [ReadLine], today: Date, fixes: &mut Vec<Correction>) -> Option<Mrz> {
+    let mut m = parse(lines, today)?;
+    if fix_kinds(lines, &m, fixes) {
+        m = parse(lines, today)?;
+    }
+    for _round in 0..4 {
+        let failing: Vec<verity_mrz::Check> =
+            m.checks.iter().filter(|c| !c.valid && c.name != "composite").cloned().collect();
+        let Some(check) = failing.first() else { break };
+        let mut positions: Vec<(usize, usize)> = vec![(check.line, check.position)];
+        for f in m.fields.iter().filter(|f| {
+            f.name == check.name || (check.name == "personal_number" && f.name == "optional_data")
+        }) {
+            positions.extend((f.start..f.end).map(|p| (f.line, p)));
+        }
+        let (base_pass, _) = score(&m);
+        type Change = (usize, usize, char, f32, f32);
+        let mut best: Option<(f32, Vec<Change>, Mrz)> = None;
+        let consider = |lines: &mut [ReadLine],
+                        changes: Vec<Change>,
+                        best: &mut Option<(f32, Vec<Change>, Mrz)>| {
+            let saved: Vec<char> = changes.iter().map(|&(l, p, ..)| lines[l].chars[p].ch).collect();
+            for &(l, p, to, ..) in &changes {
+                lines[l].chars[p].ch = to;
+            }
+            if let Some(m2) = parse(lines, today) {
+                let fixed = m2.checks.iter().any(|c| c.name == check.name && c.line == check.line && c.valid);
+                let (pass, _) = score(&m2);
+                if fixed && pass > base_pass {
+                    let s: f32 = changes.iter().map(|&(.., pf, pt)| (pt / pf.max(1e-3)).ln()).sum();
+                    if best.as_ref().is_none_or(|b| s > b.0) {
+                        *best = Some((s, changes.clone(), m2));
+                    }
+                }
+            }
+            for (&(l, p, ..), ch) in changes.iter().zip(saved) {
+                lines[l].chars[p].ch = ch;
+            }
+        };
+        let cands: Vec<(usize, usize, char, f32, f32)> = positions
+            .iter()
+            .filter(|&&(l, p)| l < lines.len() && p < lines[l].chars.len())
+            .flat_map(|&(l, p)| {
+                let c = lines[l].chars[p].clone();
+                alternatives(&c).map(move |(a, pa)| (l, p, a, c.p, pa)).collect::<Vec<_>>()
+            })
+            .collect();
+        for c in &cands {
+            consider(lines, vec![*c], &mut best);
+        }
+        if best.is_none() {
+            for i in 0..cands.len() {
+                for j in (i + 1)..cands.len() {
+                    if (cands[i].0, cands[i].1) != (cands[j].0, cands[j].1) {
+                        consider(lines, vec![cands[i], cands[j]], &mut best);
+                    }
+                }
+            }
+        }
+        let Some((_, changes, m2)) = best else { break };
+        for (l, p, to, pf, pt) in changes {
+            let from = lines[l].chars[p].ch;
+            lines[l].chars[p].ch = to;
+            lines[l].chars[p].p = pt;
+            fixes.push(Correction {
+                line: l,
+                position: p,
+                from,
+                to,
+                p_from: pf,
+                p_to: pt,
+                reason: format!("check_digit:{}", check.name),
+            });
+        }
+        m = m2;
+    }
+    Some(m)
+}
+
+fn allowed(kind: verity_mrz::Kind, c: char) -> bool {
+    match kind {
+        verity_mrz::Kind::Alpha => c.is_ascii_uppercase() || c == '<',
+        verity_mrz::Kind::Numeric => c.is_ascii_digit() || c == '<',
+        verity_mrz::Kind::AlphaNum => true,
+    }
+}
+
+/// A character the field cannot hold (a digit in a name or country code, a letter in a date or
+/// check digit) becomes the recogniser's most probable alternative that it can hold, if the
+/// recogniser saw one. Returns whether anything changed.
+fn fix_kinds(lines: &mut [ReadLine], m: &Mrz, fixes: &mut Vec<Correction>) -> bool {
+    let mut spans: Vec<(usize, usize, usize, verity_mrz::Kind, String)> =
+        m.fields.iter().map(|f| (f.line, f.start, f.end, f.kind, f.name.to_string())).collect();
+    spans.extend(m.checks.iter().map(|c| {
+        (c.line, c.position, c.position + 1, verity_mrz::Kind::Numeric, format!("{}_check", c.name))
+    }));
+    let mut changed = false;
+    let mut lines_text: Vec<String> = lines.iter().map(ReadLine::text).collect();
+    for (line, start, end, kind, name) in spans {
+        for p in start..end {
+            let Some(c) = lines.get_mut(line).and_then(|l| l.chars.get_mut(p)) else { continue };
+            if allowed(kind, c.ch) {
+                continue;
+            }
+            let is_country = matches!(name.as_str(), "issuing_state" | "nationality");
+            let field_text = |ch: char| -> String {
+                let l = &lines_text[line];
+                l.chars()
+                    .enumerate()
+                    .filter(|(i, _)| (start..end).contains(i))
+                    .map(|(i, x)| if i == p { ch } else { x })
+                    .collect()
+            };
+            // Country codes: prefer an alternative that makes a known code.
+            // (Some states print their ISO alpha-2 code followed by a filler, e.g. "SI<".)
+            let known = |a: char| {
+                let code = field_text(a);
+                let code = code.trim_end_matches('<');
+                is_country
+                    && (verity_mrz::lookup_country(code).is_some()
+                        || (code.len() == 2 && verity_mrz::iso_alpha2_name(code).is_some()))
+            };
+            // Real documents print digits in some places ICAO wants letters (Romania's "132"
+            // nationality, the US "C1" document code): countries change only into a known
+            // code, the document code only in its first character.
+            let choice = if is_country {
+                c.alts.iter().find(|(a, _)| allowed(kind, *a) && known(*a))
+            } else if name == "document_code" && p != start {
+                None
+            } else {
+                c.alts.iter().find(|(a, _)| allowed(kind, *a))
+            };
+            if let Some(&(to, pt)) = choice {
+                fixes.push(Correction {
+                    line,
+                    position: p,
+                    from: c.ch,
+                    to,
+                    p_from: c.p,
+                    p_to: pt,
+                    reason: format!("field_kind:{name}"),
+                });
+                c.ch = to;
+                c.p = pt;
+                changed = true;
+                lines_text[line] = lines[line].text();
+            }
+        }
+    }
+    // Names: one `<<` separates surname and given names; letters after a later run of fillers
+    // are stray marks when the recogniser also saw `<` there.
+    for f in m.fields.iter().filter(|f| matches!(f.name, "names" | "surname" | "given_names")) {
+        let Some(l) = lines.get_mut(f.line) else { continue };
+        let end = f.end.min(l.chars.len());
+        let text: Vec<char> = l.chars[f.start..end].iter().map(|c| c.ch).collect();
+        let first_sep = text.windows(2).position(|w| w == ['<', '<']);
+        let Some(first_sep) = first_sep else { continue };
+        // Past the given names: the end of the first name part after the separator.
+        let mut i = first_sep + 2;
+        while i < text.len() && !(text[i] == '<' && text.get(i + 1) == Some(&'<')) {
+            i += 1;
+        }
+        for k in i..text.len() {
+            let c = &mut l.chars[f.start + k];
+            if c.ch == '<' {
+                continue;
+            }
+            if let Some(&(_, pt)) = c.alts.iter().find(|(a, _)| *a == '<') {
+                fixes.push(Correction {
+                    line: f.line,
+                    position: f.start + k,
+                    from: c.ch,
+                    to: '<',
+                    p_from: c.p,
+                    p_to: pt,
+                    reason: format!("name_structure:{}", f.name),
+                });
+                c.ch = '<';
+                c.p = pt;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
+
+/// Candidate MRZ bands: parallel lines of similar length stacked closely, in reading order,
+/// best first.
+fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
+    let mut out: Vec<(f32, Vec<LineBox>)> = Vec::new();
+    for (i, a) in cands.iter().enumerate() {
+        let mut g = vec![*a];
+        for (j, b) in cands.iter().enumerate() {
+            if i == j {
+                continue;
+            }
+            let cos = (a.ux * b.ux + a.uy * b.uy).abs();
+            let ratio = a.half_len.min(b.half_len) / a.half_len.max(b.half_len);
+            let (nx, ny) = a.normal();
+            let dv = ((b.cx - a.cx) * nx + (b.cy - a.cy) * ny).abs();
+            let du = ((b.cx - a.cx) * a.ux + (b.cy - a.cy) * a.uy).abs();
+            let h = a.half_h.max(b.half_h) * 2.0;
+            if cos > 0.985
+                && ratio > 0.75
+                && dv > 0.6 * h
+                && dv < 3.2 * h
+                && du < 0.2 * a.half_len.max(b.half_len)
+            {
+                g.push(*b);
+            }
+        }
+        if g.len() < 2 {
+            continue;
+        }
+        // Reading order down the page.
+        g.sort_by(|p, q| a.along_normal(p).total_cmp(&a.along_normal(q)));
+        g.dedup_by(|p, q| (p.cx - q.cx).abs() < 1.0 && (p.cy - q.cy).abs() < 1.0);
+        // Keep the two or three consecutive lines around `a`.
+        let k = g.iter().position(|x| x == a).unwrap_or(0);
+        let mut windows: Vec<Vec<LineBox>> = Vec::new();
+        for n in [3usize, 2] {
+            for st in k.saturating_sub(n - 1)..=k {
+                if st + n <= g.len() {
+                    windows.push(g[st..st + n].to_vec());
+                }
+            }
+        }
+        for w in windows {
+            let len: f32 = w.iter().map(|b| b.half_len).sum::<f32>() / w.len() as f32;
+            let score: f32 = w.iter().map(|b| b.score).sum::<f32>() / w.len() as f32;
+            let key = len * score * if w.len() == 3 { 1.05 } else { 1.0 };
+            if !out.iter().any(|(_, o)| o == &w) {
+                out.push((key, w));
+            }
+        }
+    }
+    out.sort_by(|a, b| b.0.total_cmp(&a.0));
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+impl DocumentEngine {
+    /// Detects text lines on `img`; returns them in original-image pixels.
+    pub fn detect_lines(&self, img: &RgbImage) -> Result<Vec<LineBox>, DocumentError> {
+        let (w, h) = (img.width() as usize, img.height() as usize);
+        let s = DET_SIDE as f32 / w.max(h) as f32;
+        let (rw, rh) = (((w as f32 * s).round() as usize).max(1), ((h as f32 * s).round() as usize).max(1));
+        let (bw, bh) = DET_SHAPES
+            .iter()
+            .copied()
+            .filter(|&(bw, bh)| bw >= rw && bh >= rh)
+            .min_by_key(|&(bw, bh)| bw * bh)
+            .unwrap_or((rw.div_ceil(32) * 32, rh.div_ceil(32) * 32));
+        let small = verity_imaging::resize(img, rw as u32, rh as u32);
+        let map = self.det.run(&small, bw, bh)?;
+        Ok(find_lines(&map, rw, rh, 1.0 / s))
+    }
+
+    fn recognize(&self, img: &RgbImage, boxes: &[LineBox]) -> Result<Vec<LineRead>, DocumentError> {
+        // At most 800 columns (100 time steps, ~18 px per character of a 44-character line):
+        // wider crops are squeezed, which the recogniser reads as well and faster.
+        let max_w = REC_WIDTHS[REC_WIDTHS.len() - 1];
+        let one = |b: &LineBox| -> Result<LineRead, DocumentError> {
+            // A little room at both ends: characters at a line's ends are often cut short.
+            let margin = 0.4 * b.half_h;
+            let ext = LineBox { half_len: b.half_len + margin, ..*b };
+            let crop = crop_line(img, &ext, max_w);
+            let out = self.rec.run(&crop)?;
+            let mut read = self.mrz_alphabet.decode(&out.probs, out.steps, out.classes);
+            // Which characters were read in the margins (their step's centre outside the box).
+            let w = crop.width() as f32;
+            let edge = w * margin / (2.0 * ext.half_len);
+            for c in &mut read.chars {
+                let x = (c.step as f32 + 0.5) * crate::ocr::REC_STRIDE as f32;
+                c.margin = x < edge || x > w - edge;
+            }
+            Ok(read)
+        };
+        if boxes.len() == 1 {
+            return Ok(vec![one(&boxes[0])?]);
+        }
+        // Two cores: the lines in parallel (each inference is single-threaded).
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = boxes.iter().map(|b| scope.spawn(move || one(b))).collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| Err(DocumentError::Inference("recognition panicked".into())))
+                })
+                .collect()
+        })
+    }
+
+    /// Reads the MRZ of a document photo.
+    pub fn read_mrz(&self, img: &RgbImage, today: Date) -> Result<MrzReading, DocumentError> {
+        let t0 = Instant::now();
+        let lines = self.detect_lines(img)?;
+        let detect = ms(t0);
+        let long_side = img.width().max(img.height()) as f32;
+        let mut cands: Vec<LineBox> = lines
+            .iter()
+            .copied()
+            .filter(|b| b.aspect() >= 6.0 && 2.0 * b.half_len >= 0.22 * long_side)
+            .collect();
+        cands.sort_by(|a, b| b.half_len.total_cmp(&a.half_len));
+        cands.truncate(14);
+        if debug() {
+            eprintln!(
+                "  [mrz] {} lines, {} candidates, {} groups",
+                lines.len(),
+                cands.len(),
+                groups(&cands).len()
+            );
+            for b in &lines {
+                eprintln!(
+                    "  [mrz] line c=({:.0},{:.0}) len={:.0} h={:.0} ang={:.1} score={:.2}",
+                    b.cx,
+                    b.cy,
+                    2.0 * b.half_len,
+                    2.0 * b.half_h,
+                    b.angle_deg(),
+                    b.score
+                );
+            }
+        }
+        let t1 = Instant::now();
+        let mut recognized = 0usize;
+        let mut best: Option<(usize, bool, MrzReading)> = None;
+        let mut tries: Vec<Vec<LineBox>> = groups(&cands).into_iter().take(MAX_GROUPS).collect();
+        // A long box as tall as two or three lines: the detector joined lines printed close
+        // together (small or tilted photos). Try it split.
+        for b in cands.iter().filter(|b| 2.0 * b.half_len >= 0.4 * long_side && b.aspect() < 16.0).take(2) {
+            for n in [2usize, 3] {
+                let (nx, ny) = b.normal();
+                let h = b.half_h / n as f32;
+                tries.push(
+                    (0..n)
+                        .map(|i| {
+                            let off = -b.half_h + h * (2 * i + 1) as f32;
+                            LineBox { cx: b.cx + nx * off, cy: b.cy + ny * off, half_h: h * 1.15, ..*b }
+                        })
+                        .collect(),
+                );
+            }
+        }
+        'groups: for group in tries {
+            for flip in [false, true] {
+                let boxes: Vec<LineBox> =
+                    if flip { group.iter().rev().map(LineBox::flipped).collect() } else { group.clone() };
+                let reads = self.recognize(img, &boxes)?;
+                recognized += boxes.len();
+                if debug() {
+                    for (b, r) in boxes.iter().zip(&reads) {
+                        eprintln!(
+                            "  [mrz] flip={flip} box c=({:.0},{:.0}) len={:.0} h={:.0} ang={:.1} score={:.2}: {:?} conf {:.3}",
+                            b.cx, b.cy, 2.0 * b.half_len, 2.0 * b.half_h, b.angle_deg(), b.score, r.text, r.confidence
+                        );
+                    }
+                }
+                if let Some((pass, valid, reading)) = self.interpret(&reads, &boxes, today) {
+                    let better = best.as_ref().is_none_or(|(bp, bv, _)| (valid, pass) > (*bv, *bp));
+                    if better {
+                        best = Some((pass, valid, reading));
+                    }
+                    if valid {
+                        break 'groups;
+                    }
+                    // An MRZ read this way round: no need to try it upside down.
+                    if pass > 0 {
+                        break;
+                    }
+                } else {
+                    let mean = reads.iter().map(|r| r.confidence).sum::<f32>() / reads.len().max(1) as f32;
+                    if mean > 0.9 && !flip {
+                        // Confident text that is not an MRZ: not worth reading upside down.
+                        break;
+                    }
+                }
+            }
+        }
+        let recognize = ms(t1);
+        let mut reading = match best {
+            Some((.., r)) => r,
+            None => MrzReading {
+                found: false,
+                valid: false,
+                low_confidence_fields: vec![],
+                unchecked_min_p: 0.0,
+                lines: vec![],
+                raw_lines: vec![],
+                corrections: vec![],
+                char_confidences: vec![],
+                confidence: 0.0,
+                mrz: None,
+                boxes: vec![],
+                angle_deg: 0.0,
+                lines_detected: 0,
+                lines_recognized: 0,
+                timings_ms: Timings::default(),
+            },
+        };
+        reading.lines_detected = lines.len();
+        reading.lines_recognized = recognized;
+        reading.timings_ms = Timings { detect, recognize, total: ms(t0) };
+        Ok(reading)
+    }
+
+    /// Turns a group's reads into an MRZ reading, if the text has an MRZ's shape.
+    fn interpret(
+        &self,
+        reads: &[LineRead],
+        boxes: &[LineBox],
+        today: Date,
+    ) -> Option<(usize, bool, MrzReading)> {
+        let raw: Vec<ReadLine> = reads.iter().map(|r| ReadLine { chars: r.chars.clone() }).collect();
+        let mrz_like = |r: &ReadLine| r.chars.len() >= 24;
+        // The group may hold a line above the MRZ: try the 3- and 2-line windows that look right.
+        let mut options: Vec<(usize, usize)> = Vec::new();
+        for n in [3usize, 2] {
+            for s in 0..raw.len().saturating_sub(n - 1) {
+                if raw[s..s + n].iter().all(mrz_like) && raw[s..s + n].iter().any(|l| l.text().contains("<<"))
+                {
+                    options.push((s, n));
+                }
+            }
+        }
+        let mut best: Option<(usize, bool, MrzReading)> = None;
+        for (s, n) in options {
+            let window = &raw[s..s + n];
+            let lens: Vec<usize> = window.iter().map(|l| l.chars.len()).collect();
+            let Some(target) = target_length(n, &lens) else { continue };
+            let mut fixes = Vec::new();
+            // Characters read in the margins beyond a box are kept only when the line needs
+            // them to reach the format's length.
+            let fitted: Option<Vec<ReadLine>> = window
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let core = ReadLine { chars: l.chars.iter().filter(|c| !c.margin).cloned().collect() };
+                    let mut f1 = Vec::new();
+                    if let Some(x) = fit(&core, target, i, &mut f1) {
+                        fixes.extend(f1);
+                        return Some(x);
+                    }
+                    fit(l, target, i, &mut fixes)
+                })
+                .collect();
+            let Some(mut fitted) = fitted else { continue };
+            let Some(m) = correct(&mut fitted, today, &mut fixes) else { continue };
+            let (pass, valid) = score(&m);
+            let conf: Vec<Vec<f32>> = fitted.iter().map(|l| l.chars.iter().map(|c| c.p).collect()).collect();
+            let all: Vec<f32> = conf.iter().flatten().copied().collect();
+            let b0 = &boxes[s];
+            let protected: Vec<&str> = m.checks.iter().map(|c| c.name).collect();
+            // Positions validated otherwise: corrected into a known country code.
+            let validated = |line: usize, p: usize| {
+                fixes.iter().any(|x| {
+                    x.line == line
+                        && x.position == p
+                        && (x.reason == "field_kind:issuing_state" || x.reason == "field_kind:nationality")
+                })
+            };
+            // A character is ambiguous when the recogniser was unsure (p < UNCHECKED_MIN_P, or a
+            // runner-up ≥ AMBIGUOUS_ALT) and nothing would catch the other reading: its field has
+            // no check digit, or the runner-up weighs the same modulo 10 (`<`, 0, A, K, U …), so
+            // the check digit passes either way.
+            let mut low: Vec<String> = Vec::new();
+            let mut unchecked_min_p = 1.0f32;
+            for f in &m.fields {
+                let is_protected = protected.contains(&f.name)
+                    || f.name.starts_with("optional_data")
+                    || f.name == "personal_number";
+                let Some(line) = fitted.get(f.line) else { continue };
+                let mut ambiguous = false;
+                for p in f.start..f.end.min(line.chars.len()) {
+                    if validated(f.line, p) {
+                        continue;
+                    }
+                    let c = &line.chars[p];
+                    let unsure =
+                        c.p < UNCHECKED_MIN_P || c.alts.first().is_some_and(|a| a.1 >= AMBIGUOUS_ALT);
+                    if !is_protected {
+                        unchecked_min_p = unchecked_min_p.min(c.p);
+                    }
+                    let hidden = !is_protected || c.alts.first().is_some_and(|a| same_weight(a.0, c.ch));
+                    ambiguous |= unsure && hidden;
+                }
+                if ambiguous {
+                    low.push(f.name.to_string());
+                }
+            }
+            let reading = MrzReading {
+                found: true,
+                valid: m.valid && low.is_empty(),
+                low_confidence_fields: low,
+                unchecked_min_p,
+                lines: fitted.iter().map(ReadLine::text).collect(),
+                raw_lines: window.iter().map(ReadLine::text).collect(),
+                corrections: fixes,
+                confidence: all.iter().sum::<f32>() / all.len().max(1) as f32,
+                char_confidences: conf,
+                mrz: Some(m),
+                boxes: boxes[s..s + n].iter().map(LineBox::corners).collect(),
+                angle_deg: b0.angle_deg(),
+                lines_detected: 0,
+                lines_recognized: 0,
+                timings_ms: Timings::default(),
+            };
+            if best.as_ref().is_none_or(|(bp, bv, _)| (valid, pass) > (*bv, *bp)) {
+                best = Some((pass, valid, reading));
+            }
+        }
+        best
+    }
+}
+
+/// Recogniser widths, for callers that precompile.
+pub fn rec_bucket(width: usize) -> usize {
+    Recognizer::bucket(width)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(text: &str, p: f32) -> ReadLine {
+        ReadLine {
+            chars: text.chars().map(|ch| CharRead { ch, p, alts: vec![], step: 0, margin: false }).collect(),
+        }
+    }
+
+    fn today() -> Date {
+        Date { year: 2026, month: 11, day: 22 }
+    }
+
+    #[test]
+    fn fillers_are_fitted_to_the_format_and_flagged() {
+        let mut fixes = Vec::new();
+        let l = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<<", 0.99);
+        let f = fit(&l, 44, 0, &mut fixes).expect("fits");
+        assert_eq!(f.chars.len(), 44);
+        assert_eq!(fixes.len(), l.chars.len() - 44);
+        let short = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<", 0.99);
+        assert_eq!(fit(&short, 44, 0, &mut fixes).map(|f| f.text().len()), Some(44));
+        // No run of fillers to adjust: not fitted.
+        assert!(fit(&line("L898902C36UTO7408122F1204159ZE184226B1", 0.9), 44, 1, &mut fixes).is_none());
+        // An internal run (the only long one) grows.
+        let f =
+            fit(&line("L898902C36UTO7408122F1204159ZE184226B<<<<10", 0.9), 44, 1, &mut fixes).expect("fits");
+        assert_eq!(f.text(), "L898902C36UTO7408122F1204159ZE184226B<<<<<10");
+    }
+
+    #[test]
+    fn a_failing_check_digit_is_corrected_only_from_the_recognisers_alternatives() {
+        let l1 = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+        // Document number L898902C3: the recogniser read "8" as "B" (with 8 as runner-up).
+        let mut l2 = line("L89B902C36UTO7408122F1204159ZE184226B<<<<<10", 0.99);
+        l2.chars[3].p = 0.55;
+        l2.chars[3].alts = vec![('8', 0.44), ('E', 0.01)];
+        let mut lines = vec![l1.clone(), l2.clone()];
+        let mut fixes = Vec::new();
+        let m = correct(&mut lines, today(), &mut fixes).expect("parses");
+        assert!(m.valid, "{:?}", m.errors);
+        assert_eq!(lines[1].text(), "L898902C36UTO7408122F1204159ZE184226B<<<<<10");
+        assert_eq!(fixes.len(), 1);
+        assert_eq!((fixes[0].from, fixes[0].to, fixes[0].position), ('B', '8', 3));
+        assert!(fixes[0].reason.starts_with("check_digit:"));
+        // Without a runner-up from the recogniser nothing changes: no confusion table.
+        let mut lines = vec![l1, line("L89B902C36UTO7408122F1204159ZE184226B<<<<<10", 0.99)];
+        let mut fixes = Vec::new();
+        let m = correct(&mut lines, today(), &mut fixes).expect("parses");
+        assert!(!m.valid);
+        assert!(fixes.is_empty());
+    }
+}

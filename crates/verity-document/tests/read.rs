@@ -1,0 +1,85 @@
+//! The MRZ reader on real document photos from `../shared/data/documents` (models from
+//! `$VERITY_MODELS_DIR`, as `scripts/test` sets up).
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use verity_document::DocumentEngine;
+use verity_mrz::Date;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn engine() -> &'static DocumentEngine {
+    static E: OnceLock<DocumentEngine> = OnceLock::new();
+    E.get_or_init(|| {
+        let dir = std::env::var_os("VERITY_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("models"));
+        DocumentEngine::load(&verity_models::ModelDir::new(dir)).expect("models (scripts/test fetches them)")
+    })
+}
+
+fn image(rel: &str) -> image::RgbImage {
+    let p = workspace().join("../shared/data/documents/images").join(rel);
+    let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decode").image
+}
+
+const TODAY: Date = Date { year: 2026, month: 11, day: 22 };
+
+#[test]
+fn a_td3_passport_is_read_exactly_and_parsed() {
+    let r = engine().read_mrz(&image("passporteye/100_pass-hrv.jpg"), TODAY).expect("read");
+    assert!(r.found && r.valid, "{r:?}");
+    let m = r.mrz.as_ref().expect("parsed");
+    assert_eq!(m.lines.len(), 2);
+    assert_eq!(format!("{:?}", m.format), "Td3");
+    assert!(r.confidence > 0.9);
+    assert!(r.lines_recognized <= 4, "stops at the MRZ: {}", r.lines_recognized);
+}
+
+#[test]
+fn the_icao_specimens_read_exactly_with_their_corrections_flagged() {
+    // TD1 (three lines), TD2, MRV-A; "UTO" read as "UT0" is corrected from the recogniser's
+    // alternatives into a known code, and flagged.
+    for (file, first) in [
+        ("fastmrz/td1.jpg", "I<UTOD231458907<<<<<<<<<<<<<<<"),
+        ("fastmrz/td2.jpg", "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<"),
+        ("fastmrz/mrva.jpg", "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"),
+    ] {
+        let r = engine().read_mrz(&image(file), TODAY).expect("read");
+        assert_eq!(r.lines.first().map(String::as_str), Some(first), "{file}: {:?}", r.lines);
+        let m = r.mrz.as_ref().expect("parsed");
+        assert!(m.errors.is_empty(), "{file}: {:?}", m.errors);
+        for c in &r.corrections {
+            assert_ne!(r.raw_lines[c.line], r.lines[c.line], "{file}: a correction changes the raw read");
+            assert!(!c.reason.is_empty());
+        }
+    }
+}
+
+#[test]
+fn a_passport_photographed_sideways_is_read() {
+    let r = engine().read_mrz(&image("passporteye/0_pass-lva.jpg"), TODAY).expect("read");
+    assert_eq!(
+        r.lines.first().map(String::as_str),
+        Some("PALVAMOHAMADA<<FARIDA<<<<<<<<<<<<<<<<<<<<<<<"),
+        "{:?}",
+        r.lines
+    );
+    assert!(r.angle_deg.abs() > 45.0, "{}", r.angle_deg);
+}
+
+#[test]
+fn images_without_an_mrz_find_none() {
+    let r = engine().read_mrz(&image("fastmrz/nomrz.jpg"), TODAY).expect("read");
+    assert!(!r.found && !r.valid && r.lines.is_empty());
+    for img in
+        [image::RgbImage::new(1, 1), image::RgbImage::from_pixel(800, 600, image::Rgb([255, 255, 255]))]
+    {
+        let r = engine().read_mrz(&img, TODAY).expect("read");
+        assert!(!r.found);
+    }
+}
