@@ -135,10 +135,29 @@ pub fn document_read(
         }
     }
     let (side, r) = chosen.ok_or_else(|| CliError::other("internal", "no side read"))?;
+    // The checks that need nothing declared: MRZ, content (expiry, age ≥ 18), front/back.
+    let opts = verity_document::checks::CheckOptions {
+        coverage: ["mrz", "content", "front_back"].iter().map(|s| s.to_string()).collect(),
+        minimum_age: 18,
+        today,
+        client_data_validation: false,
+    };
+    let found = r.found.then_some(&r);
+    let mut checks = verity_document::checks::assess(
+        found,
+        found.map(|_| side),
+        back.is_some(),
+        &Default::default(),
+        &opts,
+    );
+    if let Some(b) = checks.breakdown.as_object_mut() {
+        b.remove("extractedData");
+    }
     Ok(json!({
         "mrz": if r.found { let mut v = mrz_json(&r); v["side"] = json!(side); v } else { json!({"found": false}) },
         "fields": data_fields(&r),
         "confidences": {"mrz": (r.confidence * 1000.0).round() / 1000.0},
+        "checks": {"outcome": checks.outcome, "reasons": checks.reasons, "breakdown": checks.breakdown},
         "sides": per_side,
         "timings_ms": {"load": load_ms, "read": ms(t)},
     }))

@@ -289,6 +289,11 @@ fn document_read_prints_the_mrz_fields_and_refuses_bad_input() {
     }
     assert!(v["fields"]["document_number"].is_string() && v["fields"]["birth_date"].is_string(), "{v}");
     assert!(v["timings_ms"]["read"].is_number());
+    // The specimen expired in 2014.
+    assert_eq!(
+        v["checks"]["breakdown"]["contentAnalysis"]["breakdown"]["expirationDate"], "attention",
+        "{v}"
+    );
     let dir = tempfile::tempdir().expect("tmp");
     let text = dir.path().join("doc.jpg");
     std::fs::write(&text, b"this is not an image").expect("write");

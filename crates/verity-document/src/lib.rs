@@ -8,6 +8,7 @@
 //! - [`read`]: the MRZ reader — locate the band, read only its lines, choose them by content,
 //!   correct only from the recogniser's own probabilities, flag every change.
 
+pub mod checks;
 pub mod ctc;
 pub mod lines;
 pub mod ocr;

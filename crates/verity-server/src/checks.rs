@@ -29,6 +29,7 @@ pub const RUN_CHECK_JOB: &str = "run_check";
 pub struct Engines {
     pub face: Result<Arc<FaceEngine>, String>,
     pub liveness: Result<Arc<LivenessEngine>, String>,
+    pub document: Result<Arc<verity_document::DocumentEngine>, String>,
 }
 
 impl Engines {
@@ -40,11 +41,12 @@ impl Engines {
             Ok(f) => LivenessEngine::load(&dir, f.clone()).map(Arc::new).map_err(|e| e.to_string()),
             Err(e) => Err(format!("needs the face engine: {e}")),
         };
-        Self { face, liveness }
+        let document = verity_document::DocumentEngine::load(&dir).map(Arc::new).map_err(|e| e.to_string());
+        Self { face, liveness, document }
     }
 
     pub fn none(reason: &str) -> Self {
-        Self { face: Err(reason.into()), liveness: Err(reason.into()) }
+        Self { face: Err(reason.into()), liveness: Err(reason.into()), document: Err(reason.into()) }
     }
 }
 
@@ -159,6 +161,43 @@ pub async fn create(
                         ));
                     }
                 }
+            }
+            if let Some(cov) = o.get("analysisCoverage") {
+                let list = cov.as_array().ok_or_else(|| {
+                    ApiError::invalid(
+                        "field_type",
+                        "`options.analysisCoverage` must be a list",
+                        Some("options.analysisCoverage"),
+                    )
+                })?;
+                for n in list {
+                    if !n.as_str().is_some_and(|n| verity_document::checks::KNOWN_COVERAGE.contains(&n)) {
+                        return Err(ApiError::invalid(
+                            "field_invalid",
+                            format!(
+                                "unknown analysis {n}: {}",
+                                verity_document::checks::KNOWN_COVERAGE.join(", ")
+                            ),
+                            Some("options.analysisCoverage"),
+                        ));
+                    }
+                }
+            }
+            if let Some(age) = o.get("minimumPermittedAge") {
+                if age.as_u64().is_none_or(|a| a > 130) {
+                    return Err(ApiError::invalid(
+                        "field_invalid",
+                        "`options.minimumPermittedAge` must be a whole number of years (0–130)",
+                        Some("options.minimumPermittedAge"),
+                    ));
+                }
+            }
+            if o.get("clientDataValidation").is_some_and(|v| !v.is_boolean()) {
+                return Err(ApiError::invalid(
+                    "field_type",
+                    "`options.clientDataValidation` must be a boolean",
+                    Some("options.clientDataValidation"),
+                ));
             }
             out.insert("options".into(), Value::Object(o.clone()));
         }
@@ -418,6 +457,107 @@ fn identity(face: &FaceEngine, liveness: Result<&LivenessEngine, &str>, selfie: 
     })
 }
 
+/// What the document resource and the client declare.
+fn declared_of(doc: &Resource, client: Option<&Resource>) -> verity_document::checks::Declared {
+    let pd = client.map(|c| &c.body["personDetails"]);
+    let text = |v: Option<&Value>, k: &str| v.and_then(|v| v[k].as_str()).map(str::to_string);
+    let dob = text(pd, "dob").and_then(|d| {
+        let mut it = d.split('-').map(|p| p.parse::<i64>().ok());
+        let (y, m, dd) = (it.next()??, it.next()??, it.next()??);
+        verity_mrz::Date::new(y as i32, m as u32, dd as u32)
+    });
+    verity_document::checks::Declared {
+        document_type: doc.body["type"].as_str().map(str::to_string),
+        issuing_country: doc.body["issuingCountry"].as_str().map(str::to_string),
+        first_name: text(pd, "firstName"),
+        middle_name: text(pd, "middleName"),
+        last_name: text(pd, "lastName"),
+        dob,
+        nationality: text(pd, "nationality"),
+    }
+}
+
+/// `options` of a document check: `analysisCoverage` (default: what Verity runs),
+/// `minimumPermittedAge` (18), `clientDataValidation` (true).
+fn document_options(o: &Value) -> verity_document::checks::CheckOptions {
+    let coverage = o["analysisCoverage"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .unwrap_or_else(|| verity_document::checks::DEFAULT_COVERAGE.iter().map(|s| s.to_string()).collect());
+    verity_document::checks::CheckOptions {
+        coverage,
+        minimum_age: o["minimumPermittedAge"].as_u64().map(|a| a as i32).unwrap_or(18),
+        today: today(),
+        client_data_validation: o["clientDataValidation"].as_bool().unwrap_or(true),
+    }
+}
+
+/// Today's date (UTC).
+fn today() -> verity_mrz::Date {
+    let days = now_ms().div_euclid(86_400_000);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = (yoe + era * 400 + if month <= 2 { 1 } else { 0 }) as i32;
+    verity_mrz::Date { year, month, day }
+}
+
+/// The document check: the MRZ read from the front, else the back, then the analyses.
+fn document_check(
+    engine: &verity_document::DocumentEngine,
+    front: &[u8],
+    back: Option<&[u8]>,
+    declared: &verity_document::checks::Declared,
+    opts: &verity_document::checks::CheckOptions,
+) -> Value {
+    let lim = verity_imaging::Limits::default();
+    let mut sides: Vec<(&str, &[u8])> = vec![("front", front)];
+    if let Some(b) = back {
+        sides.push(("back", b));
+    }
+    let mut best: Option<(&str, verity_document::MrzReading)> = None;
+    for (name, bytes) in sides {
+        if is_pdf(bytes) {
+            return not_processed(&format!(
+                "the document's {name} is a PDF: reading PDFs is not in this version"
+            ));
+        }
+        let img = match verity_imaging::decode(bytes, &lim) {
+            Ok(d) => d.image,
+            Err(e) => return not_processed(&format!("the document's {name} cannot be read: {e}")),
+        };
+        let r = match engine.read_mrz(&img, opts.today) {
+            Ok(r) => r,
+            Err(e) => return not_processed(&format!("document reading failed: {e}")),
+        };
+        let key = |r: &verity_document::MrzReading| {
+            (r.valid, r.mrz.as_ref().map(|m| m.checks.iter().filter(|c| c.valid).count()))
+        };
+        if best.as_ref().is_none_or(|(_, b)| key(&r) > key(b)) {
+            best = Some((name, r));
+        }
+        if best.as_ref().is_some_and(|(_, b)| b.valid) {
+            break;
+        }
+    }
+    let (side, reading) = match &best {
+        Some((s, r)) if r.found => (Some(*s), Some(r)),
+        _ => (None, None),
+    };
+    let a = verity_document::checks::assess(reading, side, back.is_some(), declared, opts);
+    let mut out = json!({"outcome": a.outcome, "reasons": a.reasons, "breakdown": a.breakdown});
+    if let Some(r) = reading {
+        out["mrz"] = json!({"side": side, "lines": r.lines, "rawLines": r.raw_lines, "corrections": r.corrections, "confidence": r.confidence});
+    }
+    out
+}
+
 /// The enhanced identity check: video liveness (tracking, same person, PAD, head motion,
 /// planarity, the requested challenges) and the best frame matched against the document.
 fn enhanced(
@@ -586,19 +726,47 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             let Ok(doc) = fetch(s, tenant, "document", "document", doc_id).await else {
                 return Ok(not_processed("the document was deleted"));
             };
-            let Some(selfie) = file(s, &photo, "photo").await? else { return Ok(not_processed("the live photo has no file")) };
-            let Some(front) = file(s, &doc, "front").await? else { return Ok(not_processed("the document has no front image")) };
-            tokio::task::spawn_blocking(move || identity(&face, liveness.as_deref().map_err(String::as_str), &selfie, &front))
-                .await
-                .map_err(|e| e.to_string())
+            let Some(selfie) = file(s, &photo, "photo").await? else {
+                return Ok(not_processed("the live photo has no file"));
+            };
+            let Some(front) = file(s, &doc, "front").await? else {
+                return Ok(not_processed("the document has no front image"));
+            };
+            tokio::task::spawn_blocking(move || {
+                identity(&face, liveness.as_deref().map_err(String::as_str), &selfie, &front)
+            })
+            .await
+            .map_err(|e| e.to_string())
         }
         "face_authentication_check" => match &s.engines.face {
             Ok(f) => face_authentication(s, tenant, check, f.clone()).await,
             Err(e) => Ok(not_processed(&format!("face engine unavailable: {e}"))),
         },
-        "document_check" => Ok(not_processed(
-            "document checks need the document engine (MRZ and text reading), which this version does not include yet",
-        )),
+        "document_check" => {
+            let engine = match &s.engines.document {
+                Ok(e) => e.clone(),
+                Err(e) => return Ok(not_processed(&format!("document engine unavailable: {e}"))),
+            };
+            let doc_id = check.body["documentId"].as_str().unwrap_or_default();
+            let Ok(doc) = fetch(s, tenant, "document", "document", doc_id).await else {
+                return Ok(not_processed("the document was deleted"));
+            };
+            let Some(front) = file(s, &doc, "front").await? else {
+                return Ok(not_processed("the document has no front image"));
+            };
+            let back = file(s, &doc, "back").await?;
+            let client =
+                fetch(s, tenant, "client", "client", check.body["clientId"].as_str().unwrap_or_default())
+                    .await
+                    .ok();
+            let declared = declared_of(&doc, client.as_ref());
+            let opts = document_options(&check.body["options"]);
+            tokio::task::spawn_blocking(move || {
+                document_check(&engine, &front, back.as_deref(), &declared, &opts)
+            })
+            .await
+            .map_err(|e| e.to_string())
+        }
         "enhanced_identity_check" => {
             let (face, liveness) = match (&s.engines.face, &s.engines.liveness) {
                 (Ok(f), Ok(l)) => (f.clone(), l.clone()),
@@ -618,10 +786,14 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             // Decrypted to a private temporary file, streaming (never whole in memory).
             let tmp = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
             s.files.get_to_file(video_key, tmp.path()).await.map_err(|e| e.to_string())?;
-            let Some(front) = file(s, &doc, "front").await? else { return Ok(not_processed("the document has no front image")) };
+            let Some(front) = file(s, &doc, "front").await? else {
+                return Ok(not_processed("the document has no front image"));
+            };
             let challenges: Vec<verity_liveness::Challenge> = check.body["options"]["challenges"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|n| n.as_str().and_then(verity_liveness::Challenge::parse)).collect())
+                .map(|a| {
+                    a.iter().filter_map(|n| n.as_str().and_then(verity_liveness::Challenge::parse)).collect()
+                })
                 .unwrap_or_default();
             let limits = crate::routes::videos::video_limits(s);
             tokio::task::spawn_blocking(move || {

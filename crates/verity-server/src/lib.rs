@@ -115,6 +115,9 @@ impl AppState {
         if let Err(e) = &engines.face {
             tracing::error!(error = %e, "face engine unavailable: identity checks will answer not_processed");
         }
+        if let Err(e) = &engines.document {
+            tracing::error!(error = %e, "document engine unavailable: document checks will answer not_processed");
+        }
         if let Err(e) = &engines.liveness {
             tracing::error!(error = %e, "liveness engine unavailable: liveness will answer not_processed");
         }
@@ -143,7 +146,7 @@ async fn readyz(State(s): State<AppState>) -> Response {
         "engines": {
             "face": engine(s.engines.face.as_ref().map(|_| ())),
             "liveness": engine(s.engines.liveness.as_ref().map(|_| ())),
-            "document": {"status": "unavailable", "error": "not included in this version"},
+            "document": engine(s.engines.document.as_ref().map(|_| ())),
         },
     });
     let code = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

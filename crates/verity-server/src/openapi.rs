@@ -448,7 +448,7 @@ fn check_result() -> Value {
         "properties": {
             "outcome": enumeration(&["clear", "attention", "rejected", "not_processed"]),
             "reasons": {"type": "array", "items": s("string")},
-            "breakdown": desc("object", "faceAnalysis, authenticityAnalysis, integrityAnalysis, videoAnalysis, … as in ComplyCube"),
+            "breakdown": desc("object", "faceAnalysis, authenticityAnalysis, integrityAnalysis, videoAnalysis (identity checks); extractedData, mrzAnalysis, contentAnalysis, formatAnalysis, frontBackAnalysis, clientDataValidation (document checks) — each analysis {result, breakdown: {signal: clear|attention|not_processed}, reasons}"),
         },
     })
 }
@@ -497,6 +497,10 @@ fn schemas(cfg: &Config) -> Value {
                 json!({"type": "object", "properties": {
                     "challenges": {"type": "array", "items": json!({"type": "string", "enum": verity_liveness::Challenge::ALL.iter().map(|c| c.name()).collect::<Vec<_>>()}),
                                    "description": "enhanced_identity_check: the ordered head movements the video must show"},
+                    "analysisCoverage": {"type": "array", "items": enumeration(verity_document::checks::KNOWN_COVERAGE),
+                                         "description": format!("document_check: the analyses to run (default {})", verity_document::checks::DEFAULT_COVERAGE.join(", "))},
+                    "minimumPermittedAge": {"type": "integer", "minimum": 0, "maximum": 130, "description": "document_check: default 18"},
+                    "clientDataValidation": {"type": "boolean", "description": "document_check: compare names, date of birth and nationality with the client (default true)"},
                 }}),
             ),
             ("enableMonitoring", s("boolean")),

@@ -746,11 +746,86 @@ fn identity_and_face_authentication_checks_run_on_the_queue() {
     assert_eq!(auth["breakdown"]["enrolledFaces"]["livePhotoIds"], json!([photo]));
     let rb = app.get(&format!("/v1/checks/{fb}"), &key).body["result"].clone();
     assert_eq!(rb["outcome"], "attention", "{rb}");
+    // The synthetic card has a portrait but no MRZ: named, not made up.
     let rd = app.get(&format!("/v1/checks/{dc}"), &key).body["result"].clone();
-    assert_eq!(rd["outcome"], "not_processed", "{rd}");
-    assert!(rd["reasons"][0].as_str().unwrap_or("").contains("document engine"), "{rd}");
+    assert_eq!(rd["outcome"], "attention", "{rd}");
+    assert_eq!(rd["breakdown"]["mrzAnalysis"]["breakdown"]["mrzFound"], "attention", "{rd}");
     let listed = app.get(&format!("/v1/checks?clientId={client}&type=face_authentication_check"), &key);
     assert_eq!(listed.body["totalItems"], 2);
+}
+
+#[test]
+fn document_checks_read_the_mrz_and_compare_it_with_the_client() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let r = app.post(
+        "/v1/clients",
+        &key,
+        json!({"type": "person", "email": "s@example.hr", "personDetails": {"firstName": "Specimen", "lastName": "Specimen", "dob": "1982-12-25", "nationality": "HR"}}),
+    );
+    let client = r.body["id"].as_str().expect("id").to_string();
+    // The Croatian specimen passport, re-encoded as PNG (lossless).
+    let jpg =
+        std::fs::read(shared().join("data/documents/images/passporteye/100_pass-hrv.jpg")).expect("img");
+    let img = verity_imaging::decode(&jpg, &verity_imaging::Limits::default()).expect("decode").image;
+    let png = verity_imaging::encode_png(&img);
+    let d = app.post(
+        "/v1/documents",
+        &key,
+        json!({"clientId": client, "type": "passport", "issuingCountry": "HR"}),
+    );
+    let doc = d.body["id"].as_str().expect("id").to_string();
+    let up = app.post(
+        &format!("/v1/documents/{doc}/upload/front"),
+        &key,
+        json!({"fileName": "front.png", "data": b64(&png)}),
+    );
+    assert_eq!(up.status, 201, "{}", up.body);
+    for (opts, param) in [
+        (json!({"analysisCoverage": ["mrz", "palmistry"]}), "options.analysisCoverage"),
+        (json!({"minimumPermittedAge": -1}), "options.minimumPermittedAge"),
+        (json!({"clientDataValidation": "yes"}), "options.clientDataValidation"),
+    ] {
+        let bad = app.post(
+            "/v1/checks",
+            &key,
+            json!({"clientId": client, "type": "document_check", "documentId": doc, "options": opts}),
+        );
+        assert_eq!((bad.status, bad.body["param"].as_str()), (422, Some(param)), "{}", bad.body);
+    }
+    let full = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "document_check", "documentId": doc}),
+    );
+    let narrow = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "document_check", "documentId": doc,
+               "options": {"analysisCoverage": ["mrz", "format"], "clientDataValidation": false}}),
+    );
+    app.run_jobs();
+    let r = app.get(&format!("/v1/checks/{}", full.body["id"].as_str().expect("id")), &key).body;
+    assert_eq!(r["status"], "complete", "{r}");
+    let res = &r["result"];
+    let bd = &res["breakdown"];
+    assert_eq!(bd["extractedData"]["documentDetails"]["documentNumber"], "007007007", "{res}");
+    assert_eq!(bd["extractedData"]["holderDetails"]["dob"], json!({"day": 25, "month": 12, "year": 1982}));
+    assert_eq!(bd["mrzAnalysis"]["result"], "clear", "{res}");
+    assert_eq!(bd["formatAnalysis"]["result"], "clear", "{res}");
+    assert_eq!(bd["clientDataValidation"]["result"], "clear", "{res}");
+    // The specimen expired in 2014.
+    assert_eq!(bd["contentAnalysis"]["breakdown"]["expirationDate"], "attention", "{res}");
+    assert_eq!(res["outcome"], "attention");
+    assert!(
+        res["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x.as_str().unwrap_or("").contains("expired"))),
+        "{res}"
+    );
+    let n = app.get(&format!("/v1/checks/{}", narrow.body["id"].as_str().expect("id")), &key).body;
+    assert_eq!(n["result"]["outcome"], "clear", "{n}");
+    assert!(n["result"]["breakdown"]["contentAnalysis"].is_null());
 }
 
 #[test]
