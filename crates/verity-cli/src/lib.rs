@@ -87,6 +87,25 @@ pub enum DocumentCommand {
         #[arg(long)]
         today: Option<String>,
     },
+    /// Generate synthetic document photos (OCR-B MRZ, random valid data, phone-like
+    /// degradations) and their ground truth, for `verity eval documents`.
+    Synth {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 50)]
+        count: usize,
+        /// clean, mild, moderate or severe.
+        #[arg(long, default_value = "moderate")]
+        severity: String,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Formats to cycle through (comma-separated: TD1,TD2,TD3,MRVA,MRVB).
+        #[arg(long, default_value = "TD1,TD2,TD3,MRVA,MRVB")]
+        formats: String,
+        /// The OCR-B font (Debian fonts-ocr-b).
+        #[arg(long, default_value = verity_document::synth::OCRB_PATH)]
+        font: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -227,6 +246,9 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Document(DocumentCommand::Read { front, back, today }) => {
             document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref())
+        }
+        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font }) => {
+            doc_cmd::synth(&out, count, &severity, seed, &formats, &font)
         }
         Command::Eval(EvalCommand::Documents(args)) => eval_documents(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Mrz { cases, today }) => mrz_cmd::eval_mrz(&cases, today.as_deref()),

@@ -13,6 +13,7 @@ pub mod ctc;
 pub mod lines;
 pub mod ocr;
 pub mod read;
+pub mod synth;
 
 use std::path::PathBuf;
 

@@ -137,6 +137,17 @@ fn target_length(n: usize, lens: &[usize]) -> Option<usize> {
 /// split fillers): the trailing run, else the line's longest run of at least three (when it is
 /// the only one that long). `None` if it cannot be fitted that way.
 fn fit(line: &ReadLine, target: usize, index: usize, fixes: &mut Vec<Correction>) -> Option<ReadLine> {
+    fit_with(line, target, index, fixes, false)
+}
+
+/// As [`fit`]; `trailing_only` adjusts only a trailing run.
+fn fit_with(
+    line: &ReadLine,
+    target: usize,
+    index: usize,
+    fixes: &mut Vec<Correction>,
+    trailing_only: bool,
+) -> Option<ReadLine> {
     let n = line.chars.len();
     if n == target {
         return Some(line.clone());
@@ -157,6 +168,7 @@ fn fit(line: &ReadLine, target: usize, index: usize, fixes: &mut Vec<Correction>
     }
     let run = match runs.last() {
         Some(&(s, l)) if s + l == n => (s, l),
+        _ if trailing_only => return None,
         _ => {
             let longest = runs.iter().map(|r| r.1).max().unwrap_or(0);
             let mut of_len = runs.iter().filter(|r| r.1 == longest);
@@ -214,7 +226,7 @@ fn score(m: &Mrz) -> (usize, bool) {
 
 /// Characters of the recogniser's runner-ups worth trying at a position.
 fn alternatives(c: &CharRead) -> impl Iterator<Item = (char, f32)> + '_ {
-    c.alts.iter().copied().filter(move |(_, p)| *p >= 0.02 && c.p < 0.995)
+    c.alts.iter().copied().filter(move |(_, p)| *p >= 0.05 && c.p < 0.995)
 }
 
 /// For each failing check digit (except the composite), the best single or double change of
@@ -271,6 +283,9 @@ fn correct(lines: &mut [ReadLine], today: Date, fixes: &mut Vec<Correction>) -> 
             consider(lines, vec![*c], &mut best);
         }
         if best.is_none() {
+            // Two changes only between strong runner-ups.
+            let strong: Vec<_> = cands.iter().copied().filter(|c| c.4 >= 0.15).collect();
+            let cands = strong;
             for i in 0..cands.len() {
                 for j in (i + 1)..cands.len() {
                     if (cands[i].0, cands[i].1) != (cands[j].0, cands[j].1) {
@@ -406,6 +421,56 @@ fn fix_kinds(lines: &mut [ReadLine], m: &Mrz, fixes: &mut Vec<Correction>) -> bo
     changed
 }
 
+/// How far to extend each line of a band at its reading end, from a first read: the pitch is
+/// the box length over the characters read in it, and the format's longest line (30 characters
+/// for three lines, 44 for two) gives the length — the detector often misses a line's trailing
+/// run of `<`. What is read in the extension is used only if the line needs it.
+fn tails_for(boxes: &[LineBox], reads: &[LineRead]) -> Option<Vec<f32>> {
+    let mut pitches: Vec<f32> = boxes
+        .iter()
+        .zip(reads)
+        .filter_map(|(b, r)| {
+            let n = r.chars.iter().filter(|c| !c.margin).count();
+            (n >= 20).then(|| 2.0 * b.half_len / n as f32)
+        })
+        .collect();
+    if pitches.is_empty() {
+        return None;
+    }
+    pitches.sort_by(f32::total_cmp);
+    let pitch = pitches[pitches.len() / 2];
+    let chars = if boxes.len() >= 3 { 30.0 } else { 44.0 };
+    let tails: Vec<f32> =
+        boxes.iter().map(|b| (chars * pitch * 1.02 - 2.0 * b.half_len).clamp(0.0, b.half_len)).collect();
+    tails.iter().any(|t| *t > 1.5 * pitch).then_some(tails)
+}
+
+/// The lines of an MRZ are printed the same length, left-aligned: each line of a band gets
+/// the band's whole extent along the reading axis (the detector often misses a run of `<` or a
+/// character at one line's end).
+fn same_extent(group: &[LineBox]) -> Vec<LineBox> {
+    let Some(a) = group.first() else { return vec![] };
+    let (lo, hi) = group.iter().fold((f32::MAX, f32::MIN), |(lo, hi), b| {
+        let c = (b.cx - a.cx) * a.ux + (b.cy - a.cy) * a.uy;
+        (lo.min(c - b.half_len), hi.max(c + b.half_len))
+    });
+    group
+        .iter()
+        .map(|b| {
+            let c = (b.cx - a.cx) * a.ux + (b.cy - a.cy) * a.uy;
+            let mid = (lo + hi) / 2.0;
+            LineBox {
+                cx: b.cx + (mid - c) * a.ux,
+                cy: b.cy + (mid - c) * a.uy,
+                ux: a.ux,
+                uy: a.uy,
+                half_len: (hi - lo) / 2.0,
+                ..*b
+            }
+        })
+        .collect()
+}
+
 /// Candidate MRZ bands: parallel lines of similar length stacked closely, in reading order,
 /// best first.
 fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
@@ -420,14 +485,14 @@ fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
             let ratio = a.half_len.min(b.half_len) / a.half_len.max(b.half_len);
             let (nx, ny) = a.normal();
             let dv = ((b.cx - a.cx) * nx + (b.cy - a.cy) * ny).abs();
-            let du = ((b.cx - a.cx) * a.ux + (b.cy - a.cy) * a.uy).abs();
+            let du = (b.cx - a.cx) * a.ux + (b.cy - a.cy) * a.uy;
             let h = a.half_h.max(b.half_h) * 2.0;
-            if cos > 0.985
-                && ratio > 0.75
-                && dv > 0.6 * h
-                && dv < 3.2 * h
-                && du < 0.2 * a.half_len.max(b.half_len)
-            {
+            // MRZ lines are aligned at both ends as printed, but the detector often misses a
+            // line's trailing run of `<`: one aligned end is enough.
+            let tol = (1.5 * h).max(0.12 * a.half_len.max(b.half_len));
+            let start_aligned = ((du - b.half_len) + a.half_len).abs() < tol;
+            let end_aligned = ((du + b.half_len) - a.half_len).abs() < tol;
+            if cos > 0.985 && ratio > 0.45 && dv > 0.6 * h && dv < 3.2 * h && (start_aligned || end_aligned) {
                 g.push(*b);
             }
         }
@@ -477,32 +542,43 @@ impl DocumentEngine {
         Ok(find_lines(&map, rw, rh, 1.0 / s))
     }
 
-    fn recognize(&self, img: &RgbImage, boxes: &[LineBox]) -> Result<Vec<LineRead>, DocumentError> {
+    /// Recognises lines; `tails[i]` extends line `i` at its reading end (pixels). Characters
+    /// read outside the detected box are marked `margin`.
+    fn recognize(
+        &self,
+        img: &RgbImage,
+        boxes: &[LineBox],
+        tails: &[f32],
+    ) -> Result<Vec<LineRead>, DocumentError> {
         // At most 800 columns (100 time steps, ~18 px per character of a 44-character line):
         // wider crops are squeezed, which the recogniser reads as well and faster.
         let max_w = REC_WIDTHS[REC_WIDTHS.len() - 1];
-        let one = |b: &LineBox| -> Result<LineRead, DocumentError> {
+        let one = |(b, tail): (&LineBox, f32)| -> Result<LineRead, DocumentError> {
             // A little room at both ends: characters at a line's ends are often cut short.
             let margin = 0.4 * b.half_h;
-            let ext = LineBox { half_len: b.half_len + margin, ..*b };
+            let half = b.half_len + margin + tail / 2.0;
+            let ext =
+                LineBox { half_len: half, cx: b.cx + b.ux * tail / 2.0, cy: b.cy + b.uy * tail / 2.0, ..*b };
             let crop = crop_line(img, &ext, max_w);
             let out = self.rec.run(&crop)?;
             let mut read = self.mrz_alphabet.decode(&out.probs, out.steps, out.classes);
-            // Which characters were read in the margins (their step's centre outside the box).
+            // Which characters were read outside the box (their step's centre).
             let w = crop.width() as f32;
-            let edge = w * margin / (2.0 * ext.half_len);
+            let (lo, hi) = (w * margin / (2.0 * half), w - w * (margin + tail) / (2.0 * half));
             for c in &mut read.chars {
                 let x = (c.step as f32 + 0.5) * crate::ocr::REC_STRIDE as f32;
-                c.margin = x < edge || x > w - edge;
+                c.margin = x < lo || x > hi;
             }
             Ok(read)
         };
+        let boxes: Vec<(&LineBox, f32)> =
+            boxes.iter().zip(tails.iter().copied().chain(std::iter::repeat(0.0))).collect();
         if boxes.len() == 1 {
-            return Ok(vec![one(&boxes[0])?]);
+            return Ok(vec![one(boxes[0])?]);
         }
-        // Two cores: the lines in parallel (each inference is single-threaded).
+        // Two cores: the lines in parallel.
         std::thread::scope(|scope| {
-            let handles: Vec<_> = boxes.iter().map(|b| scope.spawn(move || one(b))).collect();
+            let handles: Vec<_> = boxes.iter().map(|&b| scope.spawn(move || one(b))).collect();
             handles
                 .into_iter()
                 .map(|h| {
@@ -547,7 +623,8 @@ impl DocumentEngine {
         let t1 = Instant::now();
         let mut recognized = 0usize;
         let mut best: Option<(usize, bool, MrzReading)> = None;
-        let mut tries: Vec<Vec<LineBox>> = groups(&cands).into_iter().take(MAX_GROUPS).collect();
+        let mut tries: Vec<Vec<LineBox>> =
+            groups(&cands).into_iter().take(MAX_GROUPS).map(|g| same_extent(&g)).collect();
         // A long box as tall as two or three lines: the detector joined lines printed close
         // together (small or tilted photos). Try it split.
         for b in cands.iter().filter(|b| 2.0 * b.half_len >= 0.4 * long_side && b.aspect() < 16.0).take(2) {
@@ -564,12 +641,39 @@ impl DocumentEngine {
                 );
             }
         }
+        // Groups tried after an MRZ-shaped read (some check digit passing) was found.
+        let mut after_found = 0usize;
         'groups: for group in tries {
+            if best.as_ref().is_some_and(|(pass, ..)| *pass > 0) {
+                after_found += 1;
+                if after_found > 1 {
+                    break;
+                }
+            }
             for flip in [false, true] {
                 let boxes: Vec<LineBox> =
                     if flip { group.iter().rev().map(LineBox::flipped).collect() } else { group.clone() };
-                let reads = self.recognize(img, &boxes)?;
+                let mut reads = self.recognize(img, &boxes, &[])?;
                 recognized += boxes.len();
+                // Lines that may continue past their box (unread fillers): read again, longer.
+                let first_ok = self.interpret(&reads, &boxes, today).is_some_and(|(_, valid, _)| valid);
+                if !first_ok {
+                    if let Some(tails) = tails_for(&boxes, &reads) {
+                        let longer = self.recognize(img, &boxes, &tails)?;
+                        recognized += boxes.len();
+                        let better = match (
+                            self.interpret(&longer, &boxes, today),
+                            self.interpret(&reads, &boxes, today),
+                        ) {
+                            (Some((p2, v2, _)), Some((p1, v1, _))) => (v2, p2) > (v1, p1),
+                            (Some(_), None) => true,
+                            _ => false,
+                        };
+                        if better {
+                            reads = longer;
+                        }
+                    }
+                }
                 if debug() {
                     for (b, r) in boxes.iter().zip(&reads) {
                         eprintln!(
@@ -583,7 +687,13 @@ impl DocumentEngine {
                     if better {
                         best = Some((pass, valid, reading));
                     }
-                    if valid {
+                    // Valid, or every check digit passes (the other errors are in the document
+                    // as printed, e.g. a non-ICAO nationality): no other band will do better.
+                    let all_checks = best
+                        .as_ref()
+                        .and_then(|(.., r)| r.mrz.as_ref())
+                        .is_some_and(|m| m.checks.len() >= 2 && m.checks.iter().all(|c| c.valid));
+                    if valid || all_checks {
                         break 'groups;
                     }
                     // An MRZ read this way round: no need to try it upside down.
@@ -650,23 +760,44 @@ impl DocumentEngine {
             let window = &raw[s..s + n];
             let lens: Vec<usize> = window.iter().map(|l| l.chars.len()).collect();
             let Some(target) = target_length(n, &lens) else { continue };
-            let mut fixes = Vec::new();
             // Characters read in the margins beyond a box are kept only when the line needs
             // them to reach the format's length.
-            let fitted: Option<Vec<ReadLine>> = window
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let core = ReadLine { chars: l.chars.iter().filter(|c| !c.margin).cloned().collect() };
-                    let mut f1 = Vec::new();
-                    if let Some(x) = fit(&core, target, i, &mut f1) {
-                        fixes.extend(f1);
-                        return Some(x);
-                    }
-                    fit(l, target, i, &mut fixes)
-                })
-                .collect();
-            let Some(mut fitted) = fitted else { continue };
+            let fit_window = |target: usize, fixes: &mut Vec<Correction>| -> Option<Vec<ReadLine>> {
+                window
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let core =
+                            ReadLine { chars: l.chars.iter().filter(|c| !c.margin).cloned().collect() };
+                        let mut f1 = Vec::new();
+                        if let Some(x) = fit(&core, target, i, &mut f1) {
+                            fixes.extend(f1);
+                            return Some(x);
+                        }
+                        fit(l, target, i, fixes)
+                    })
+                    .collect()
+            };
+            let mut fixes = Vec::new();
+            let Some(mut fitted) = fit_window(target, &mut fixes) else { continue };
+            // Two lines whose trailing fillers went unread may be 36 or 44 long (MRV-B or
+            // MRV-A carry no composite digit to tell): if the other length parses as well, the
+            // format is not certain.
+            let other_fits = n == 2 && {
+                let other = if target == 36 { 44 } else { 36 };
+                let f: Option<Vec<ReadLine>> = fitted
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        // From the fitted line, without its padding: only unread trailing fillers.
+                        let core = ReadLine {
+                            chars: l.chars.iter().filter(|c| c.p > 0.0 || c.ch != '<').cloned().collect(),
+                        };
+                        fit_with(&core, other, i, &mut Vec::new(), true)
+                    })
+                    .collect();
+                f.and_then(|f| parse(&f, today)).is_some_and(|m| m.valid)
+            };
             let Some(m) = correct(&mut fitted, today, &mut fixes) else { continue };
             let (pass, valid) = score(&m);
             let conf: Vec<Vec<f32>> = fitted.iter().map(|l| l.chars.iter().map(|c| c.p).collect()).collect();
@@ -709,6 +840,9 @@ impl DocumentEngine {
                 if ambiguous {
                     low.push(f.name.to_string());
                 }
+            }
+            if other_fits {
+                low.push("format".into());
             }
             let reading = MrzReading {
                 found: true,

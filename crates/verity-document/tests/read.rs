@@ -83,3 +83,30 @@ fn images_without_an_mrz_find_none() {
         assert!(!r.found);
     }
 }
+
+#[test]
+fn synthetic_documents_of_every_format_are_read_and_never_falsely_valid() {
+    use verity_document::synth::{self, Rng, Severity};
+    let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH))
+        .expect("OCR-B (scripts/setup installs fonts-ocr-b)");
+    let font = synth::font(&bytes).expect("font");
+    let mut rng = Rng::new(2026);
+    let formats = [
+        verity_mrz::Format::Td1,
+        verity_mrz::Format::Td2,
+        verity_mrz::Format::Td3,
+        verity_mrz::Format::MrvA,
+        verity_mrz::Format::MrvB,
+    ];
+    let mut exact = 0;
+    for (i, f) in formats.iter().cycle().take(10).enumerate() {
+        let s = synth::generate(&mut rng, &font, *f, Severity::Mild);
+        let img = verity_imaging::decode(&s.jpeg, &verity_imaging::Limits::default()).expect("decode").image;
+        let r = engine().read_mrz(&img, TODAY).expect("read");
+        let ok = r.lines == s.lines;
+        exact += usize::from(ok);
+        assert!(ok || !r.valid, "#{i} {f:?}: a wrong read called valid: {:?} vs {:?}", r.lines, s.lines);
+    }
+    // Measured on 100 mild documents: 98 % exact (docs/documents.md); ten must mostly pass.
+    assert!(exact >= 8, "{exact}/10 exact");
+}

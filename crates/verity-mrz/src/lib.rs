@@ -11,6 +11,7 @@
 //! valid-looking wrong ones. Correction belongs to the reader, from its own per-position
 //! probabilities, and is reported there.
 
+pub mod compose;
 mod countries;
 mod countries_iso;
 mod layout;

@@ -159,3 +159,46 @@ proptest::proptest! {
         let _ = parse(&[a, b], &opts());
     }
 }
+
+proptest::proptest! {
+    /// Every format: data → `compose` → parse → the same data.
+    #[test]
+    fn all_formats_round_trip(
+        fmt in proptest::sample::select(vec![Format::Td1, Format::Td2, Format::Td3, Format::MrvA, Format::MrvB]),
+        surname in "[A-Z]{2,10}",
+        given in "[A-Z]{2,8}( [A-Z]{2,6})?",
+        number in "[A-Z0-9]{6,9}",
+        by in 1930i32..2024, bm in 1u32..=12, bd in 1u32..=28,
+        ey in 2027i32..2036, em in 1u32..=12, ed in 1u32..=28,
+        sex in proptest::sample::select(vec!['M', 'F', '<']),
+        nat in proptest::sample::select(vec!["DEU", "FRA", "GBR", "CHE", "UTO", "NLD", "D"]),
+        optional in "[A-Z0-9]{0,7}",
+    ) {
+        // (TD2 "IDFRA" is the French national ID card's layout: "I<" keeps it a TD2.)
+        let code = match fmt { Format::Td3 => "P", Format::MrvA | Format::MrvB => "V", _ => "I" };
+        let data = crate::compose::MrzData {
+            document_code: code.into(),
+            issuing_state: nat.into(),
+            surname: surname.clone(),
+            given_names: given.clone(),
+            document_number: number.clone(),
+            nationality: nat.into(),
+            birth_date: Date::new(by, bm, bd).expect("date"),
+            sex,
+            expiry_date: Date::new(ey, em, ed).expect("date"),
+            optional_data: optional.clone(),
+            optional_data_2: String::new(),
+        };
+        let lines = crate::compose::compose(fmt, &data).expect("composes");
+        let m = parse(&lines, &opts()).expect("parses");
+        proptest::prop_assert_eq!(m.format, fmt);
+        proptest::prop_assert!(m.valid, "{:?} {:?}", lines, m.errors);
+        proptest::prop_assert_eq!(&m.document_number, &number);
+        proptest::prop_assert_eq!(m.birth_date, Some(data.birth_date));
+        proptest::prop_assert_eq!(m.expiry_date, Some(data.expiry_date));
+        proptest::prop_assert_eq!(&m.surname, &surname);
+        // Long given names may be cut to the field: what is there is a prefix.
+        proptest::prop_assert!(given.starts_with(&m.given_names) || m.given_names == given, "{} vs {}", m.given_names, given);
+        proptest::prop_assert_eq!(&m.optional_data, &optional);
+    }
+}

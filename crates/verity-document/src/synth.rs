@@ -1,0 +1,457 @@
+//! Synthetic identity documents for tests and benchmarks: random valid holder data, the MRZ
+//! composed by `verity_mrz::compose` and rendered in OCR-B (Debian `fonts-ocr-b`) on a card or
+//! passport page with a portrait block and printed fields, then photographed badly: rotation,
+//! perspective, blur, noise, glare and JPEG compression at a graded severity.
+
+use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+use image::{Rgb, RgbImage};
+use verity_mrz::compose::{compose, MrzData};
+use verity_mrz::{Date, Format};
+
+/// Where Debian's `fonts-ocr-b` puts OCR-B.
+pub const OCRB_PATH: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+
+/// How badly the document is photographed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Clean,
+    Mild,
+    Moderate,
+    Severe,
+}
+
+impl Severity {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "clean" => Severity::Clean,
+            "mild" => Severity::Mild,
+            "moderate" => Severity::Moderate,
+            "severe" => Severity::Severe,
+            _ => return None,
+        })
+    }
+    fn level(self) -> f32 {
+        match self {
+            Severity::Clean => 0.0,
+            Severity::Mild => 1.0,
+            Severity::Moderate => 2.0,
+            Severity::Severe => 3.0,
+        }
+    }
+}
+
+/// A generated document.
+#[derive(Debug, Clone)]
+pub struct Synthetic {
+    pub format: Format,
+    pub lines: Vec<String>,
+    /// The JPEG bytes of the photo.
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A small deterministic generator (SplitMix64).
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in [0, 1).
+    pub fn f(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+    pub fn range(&mut self, lo: f32, hi: f32) -> f32 {
+        lo + (hi - lo) * self.f()
+    }
+    pub fn int(&mut self, lo: i64, hi_incl: i64) -> i64 {
+        lo + (self.next_u64() % ((hi_incl - lo + 1) as u64)) as i64
+    }
+    pub fn pick<'a, T>(&mut self, v: &'a [T]) -> &'a T {
+        &v[self.int(0, v.len() as i64 - 1) as usize]
+    }
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f32 {
+        let u1 = self.f().max(1e-7);
+        let u2 = self.f();
+        (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
+    }
+}
+
+const SURNAMES: &[&str] = &[
+    "SMITH",
+    "MULLER",
+    "GARCIA",
+    "ROSSI",
+    "NOWAK",
+    "JANSEN",
+    "DUBOIS",
+    "SILVA",
+    "ANDERSSON",
+    "KOWALSKA",
+    "OBRIEN",
+    "NGUYEN",
+    "IVANOVA",
+    "SCHMIDT",
+    "MARTINEZ",
+    "DE LA CRUZ",
+    "VAN DER BERG",
+    "HANSEN",
+    "PETROVIC",
+    "OKAFOR",
+    "TANAKA",
+    "MCALLISTER",
+    "FERREIRA",
+    "LINDQVIST",
+    "BAKER WILLIAMS",
+];
+const GIVEN: &[&str] = &[
+    "ANNA",
+    "JOHN",
+    "MARIA",
+    "PETER",
+    "LUCIA",
+    "AHMED",
+    "SOFIA",
+    "JAN",
+    "ELENA",
+    "MARCO",
+    "CHLOE",
+    "YUKI",
+    "OLUWASEUN",
+    "ISABEL",
+    "KARL",
+    "NINA",
+    "ANNA MARIA",
+    "JEAN PIERRE",
+    "MIGUEL ANGEL",
+    "LEA",
+];
+const STATES: &[&str] = &[
+    "GBR", "FRA", "DEU", "D", "NLD", "ITA", "ESP", "USA", "CAN", "AUS", "POL", "SWE", "UTO", "BEL", "IRL",
+    "PRT", "CHE", "AUT", "NOR", "FIN",
+];
+
+fn date(rng: &mut Rng, y0: i64, y1: i64) -> Date {
+    loop {
+        if let Some(d) = Date::new(rng.int(y0, y1) as i32, rng.int(1, 12) as u32, rng.int(1, 31) as u32) {
+            return d;
+        }
+    }
+}
+
+/// Letters and digits; the letter O is left out, as most issuers do in document numbers (it
+/// cannot be told from 0 in print).
+fn alnum(rng: &mut Rng, n: usize, letters: f32) -> String {
+    const LETTERS: &[u8] = b"ABCDEFGHIJKLMNPQRSTUVWXYZ";
+    (0..n)
+        .map(|_| {
+            if rng.f() < letters {
+                *rng.pick(LETTERS) as char
+            } else {
+                (b'0' + rng.int(0, 9) as u8) as char
+            }
+        })
+        .collect()
+}
+
+/// Random valid data for `format`.
+pub fn random_data(rng: &mut Rng, format: Format) -> MrzData {
+    let state = rng.pick(STATES).to_string();
+    let code = match format {
+        Format::Td3 => "P".to_string(),
+        Format::MrvA | Format::MrvB => "V".to_string(),
+        _ => rng.pick(&["I", "ID", "IR", "AC", "C"]).to_string(),
+    };
+    // TD2 "IDFRA…" would be the French national ID card's layout.
+    let code = if format == Format::Td2 && code == "ID" && state == "FRA" { "I".to_string() } else { code };
+    let given = if rng.f() < 0.3 {
+        format!("{} {}", rng.pick(GIVEN), rng.pick(GIVEN))
+    } else {
+        rng.pick(GIVEN).to_string()
+    };
+    let number_len = rng.int(8, 9) as usize;
+    let document_number = alnum(rng, number_len, 0.35);
+    let optional_len = rng.int(3, 7) as usize;
+    let optional_data = if rng.f() < 0.5 { String::new() } else { alnum(rng, optional_len, 0.2) };
+    MrzData {
+        document_code: code,
+        issuing_state: state.clone(),
+        surname: rng.pick(SURNAMES).to_string(),
+        given_names: given,
+        document_number,
+        nationality: if rng.f() < 0.85 { state } else { rng.pick(STATES).to_string() },
+        birth_date: date(rng, 1940, 2006),
+        sex: *rng.pick(&['M', 'F', 'F', 'M', '<']),
+        expiry_date: date(rng, 2027, 2036),
+        optional_data,
+        optional_data_2: String::new(),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn draw_text(
+    img: &mut RgbImage,
+    font: &FontRef<'_>,
+    text: &str,
+    x: f32,
+    y: f32,
+    px: f32,
+    pitch: Option<f32>,
+    color: [u8; 3],
+) {
+    let scale = PxScale::from(px);
+    let sf = font.as_scaled(scale);
+    let mut pen = x;
+    for ch in text.chars() {
+        let id = font.glyph_id(ch);
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(pen, y + sf.ascent()));
+        if let Some(outline) = font.outline_glyph(glyph) {
+            let b = outline.px_bounds();
+            outline.draw(|gx, gy, cov| {
+                let (px_, py_) = (b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32);
+                if px_ >= 0 && py_ >= 0 && (px_ as u32) < img.width() && (py_ as u32) < img.height() {
+                    let p = img.get_pixel_mut(px_ as u32, py_ as u32);
+                    for k in 0..3 {
+                        p[k] = (p[k] as f32 * (1.0 - cov) + color[k] as f32 * cov).round() as u8;
+                    }
+                }
+            });
+        }
+        pen += pitch.unwrap_or_else(|| sf.h_advance(id));
+    }
+}
+
+/// Renders the document upright: a card (TD1, 85.6×54 mm), a TD2 card or a passport data page
+/// (TD3/MRV, 125×88 mm), MRZ at the bottom in OCR-B at ICAO's pitch (2.54 mm per character).
+fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], data: &MrzData) -> RgbImage {
+    let (mm_w, mm_h) = match format {
+        Format::Td1 => (85.6, 54.0),
+        Format::Td2 | Format::MrvB => (105.0, 74.0),
+        _ => (125.0, 88.0),
+    };
+    let ppmm = 10.0f32; // 254 dpi before the camera
+    let (w, h) = ((mm_w * ppmm) as u32, (mm_h * ppmm) as u32);
+    let base = [rng.int(215, 245) as f32, rng.int(215, 240) as f32, rng.int(200, 235) as f32];
+    let tint = [rng.range(-25.0, 25.0), rng.range(-25.0, 25.0), rng.range(-25.0, 25.0)];
+    let mut img = RgbImage::from_fn(w, h, |x, y| {
+        // A gradient with a guilloche-like wave pattern.
+        let t = x as f32 / w as f32;
+        let wave = (x as f32 * 0.07 + (y as f32 * 0.05).sin() * 6.0).sin() * 6.0;
+        let mut c = [0u8; 3];
+        for k in 0..3 {
+            c[k] = (base[k] + tint[k] * t + wave).clamp(0.0, 255.0) as u8;
+        }
+        Rgb(c)
+    });
+    // Portrait block and printed fields.
+    let (px0, py0, pw, ph) = if format == Format::Td1 {
+        ((5.0 * ppmm) as u32, (4.0 * ppmm) as u32, (22.0 * ppmm) as u32, (26.0 * ppmm) as u32)
+    } else {
+        ((6.0 * ppmm) as u32, (12.0 * ppmm) as u32, (25.0 * ppmm) as u32, (32.0 * ppmm) as u32)
+    };
+    let skin = [rng.int(150, 220) as u8, rng.int(110, 170) as u8, rng.int(90, 140) as u8];
+    for y in py0..(py0 + ph).min(h) {
+        for x in px0..(px0 + pw).min(w) {
+            let (dx, dy) = ((x - px0) as f32 / pw as f32 - 0.5, (y - py0) as f32 / ph as f32 - 0.42);
+            let inside = dx * dx / 0.09 + dy * dy / 0.12 < 1.0;
+            img.put_pixel(x, y, Rgb(if inside { skin } else { [180, 190, 200] }));
+        }
+    }
+    let dark = [30, 30, 40];
+    let fx = 36.0 * ppmm;
+    let fields = [
+        data.surname.clone(),
+        data.given_names.clone(),
+        data.nationality.clone(),
+        data.birth_date.iso(),
+        data.document_number.clone(),
+        data.expiry_date.iso(),
+    ];
+    let top = match format {
+        Format::Td1 => 8.0,
+        _ => 12.0,
+    };
+    let gap = match format {
+        Format::Td1 => 4.6,
+        _ => 6.0,
+    };
+    // The MRZ: OCR-B size 1 at 2.54 mm pitch (ICAO 9303-3); lines about 2.5 pitches apart, as
+    // measured on the real documents in ../shared/data.
+    let pitch = 2.54 * ppmm;
+    let px = 3.8 * ppmm;
+    let spacing = 2.5 * pitch;
+    let n = lines.len() as f32;
+    let bottom_margin = if format == Format::Td1 { 1.5 } else { 4.0 } * ppmm;
+    let y0 = h as f32 - bottom_margin - spacing * n;
+    // Printed fields above the MRZ, never into it.
+    let (top, gap) = if format == Format::Td1 { (3.0, (y0 / ppmm - 3.0 - 4.5) / 6.0) } else { (top, gap) };
+    for (i, f) in fields.iter().enumerate() {
+        let y = (top + gap * i as f32) * ppmm;
+        if y + 4.5 * ppmm > y0 {
+            break;
+        }
+        draw_text(&mut img, font, f, fx, y, 3.2 * ppmm, None, dark);
+    }
+    let x0 = (w as f32 - pitch * lines[0].len() as f32) / 2.0;
+    for (i, l) in lines.iter().enumerate() {
+        draw_text(&mut img, font, l, x0, y0 + spacing * i as f32, px, Some(pitch), [10, 10, 15]);
+    }
+    img
+}
+
+/// Solves the 3×3 homography mapping `dst` corners to `src` corners (inverse mapping).
+fn homography(src: [(f32, f32); 4], dst: [(f32, f32); 4]) -> Option<[f32; 9]> {
+    // 8 unknowns: h = [a b c d e f g h], i = 1.
+    let mut m = [[0f64; 9]; 8];
+    for (k, (&(x, y), &(u, v))) in dst.iter().zip(src.iter()).enumerate() {
+        let (x, y, u, v) = (x as f64, y as f64, u as f64, v as f64);
+        m[2 * k] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+        m[2 * k + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+    }
+    for col in 0..8 {
+        let piv = (col..8).max_by(|&a, &b| m[a][col].abs().total_cmp(&m[b][col].abs()))?;
+        if m[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        m.swap(col, piv);
+        for r in 0..8 {
+            if r != col {
+                let f = m[r][col] / m[col][col];
+                let pivot_row = m[col];
+                for (dst, src) in m[r].iter_mut().zip(pivot_row.iter()).skip(col) {
+                    *dst -= f * src;
+                }
+            }
+        }
+    }
+    let mut h = [0f32; 9];
+    for i in 0..8 {
+        h[i] = (m[i][8] / m[i][i]) as f32;
+    }
+    h[8] = 1.0;
+    Some(h)
+}
+
+fn bilinear(img: &RgbImage, x: f32, y: f32, bg: [f32; 3]) -> [f32; 3] {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x, y) = (x - 0.5, y - 0.5);
+    let (x0, y0) = (x.floor() as i64, y.floor() as i64);
+    let (fx, fy) = (x - x0 as f32, y - y0 as f32);
+    let px = |xx: i64, yy: i64| -> [f32; 3] {
+        if xx < 0 || yy < 0 || xx >= w || yy >= h {
+            bg
+        } else {
+            let p = img.get_pixel(xx as u32, yy as u32);
+            [p[0] as f32, p[1] as f32, p[2] as f32]
+        }
+    };
+    let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+    let mut o = [0f32; 3];
+    for k in 0..3 {
+        o[k] = (a[k] * (1.0 - fx) + b[k] * fx) * (1.0 - fy) + (c[k] * (1.0 - fx) + d[k] * fx) * fy;
+    }
+    o
+}
+
+/// Photographs the document: placed on a background at a random size, rotated, in perspective,
+/// lit unevenly with a glare spot, blurred, noisy, JPEG-compressed.
+fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
+    let l = sev.level();
+    let out_w = 1200u32;
+    let out_h = 900u32;
+    // Document width on the photo: smaller with severity.
+    let doc_w = rng.range(1000.0 - 120.0 * l, 1100.0 - 100.0 * l).min(out_w as f32 - 40.0);
+    let s = doc_w / doc.width() as f32;
+    let (dw, dh) = (doc.width() as f32 * s, doc.height() as f32 * s);
+    let angle = rng.range(-1.0, 1.0) * [0.0, 3.0, 7.0, 12.0][l as usize] * std::f32::consts::PI / 180.0;
+    let persp = [0.0, 0.02, 0.05, 0.09][l as usize];
+    let (cx, cy) = (out_w as f32 / 2.0 + rng.range(-30.0, 30.0), out_h as f32 / 2.0 + rng.range(-30.0, 30.0));
+    let (ca, sa) = (angle.cos(), angle.sin());
+    let corners =
+        [(-dw / 2.0, -dh / 2.0), (dw / 2.0, -dh / 2.0), (dw / 2.0, dh / 2.0), (-dw / 2.0, dh / 2.0)];
+    let dst: Vec<(f32, f32)> = corners
+        .iter()
+        .map(|&(x, y)| {
+            let (jx, jy) = (rng.range(-1.0, 1.0) * persp * dw, rng.range(-1.0, 1.0) * persp * dh);
+            (cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca)
+        })
+        .collect();
+    let src = [
+        (0.0, 0.0),
+        (doc.width() as f32, 0.0),
+        (doc.width() as f32, doc.height() as f32),
+        (0.0, doc.height() as f32),
+    ];
+    let hmat = homography(src, [dst[0], dst[1], dst[2], dst[3]])
+        .unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    let bg = [rng.range(60.0, 160.0), rng.range(50.0, 140.0), rng.range(40.0, 120.0)];
+    let glare =
+        (rng.range(0.2, 0.8) * out_w as f32, rng.range(0.2, 0.8) * out_h as f32, rng.range(80.0, 220.0));
+    let glare_strength = [0.0, 0.25, 0.45, 0.65][l as usize] * rng.f();
+    let light = rng.range(-0.12, 0.12) * l;
+    let noise = [0.0, 3.0, 6.0, 10.0][l as usize];
+    let mut img = RgbImage::new(out_w, out_h);
+    for y in 0..out_h {
+        for x in 0..out_w {
+            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
+            let d = hmat[6] * fx + hmat[7] * fy + hmat[8];
+            let (u, v) =
+                ((hmat[0] * fx + hmat[1] * fy + hmat[2]) / d, (hmat[3] * fx + hmat[4] * fy + hmat[5]) / d);
+            let mut p = bilinear(doc, u, v, bg);
+            let shade = 1.0 + light * (fx / out_w as f32 - 0.5) * 2.0;
+            let gd = ((fx - glare.0).powi(2) + (fy - glare.1).powi(2)).sqrt() / glare.2;
+            let g = glare_strength * (-gd * gd).exp();
+            for c in p.iter_mut() {
+                let v = *c * shade;
+                *c = v + (255.0 - v) * g + rng.normal() * noise;
+            }
+            img.put_pixel(
+                x,
+                y,
+                Rgb([
+                    p[0].clamp(0.0, 255.0) as u8,
+                    p[1].clamp(0.0, 255.0) as u8,
+                    p[2].clamp(0.0, 255.0) as u8,
+                ]),
+            );
+        }
+    }
+    let sigma = [0.0, 0.6, 1.1, 1.6][l as usize] * rng.range(0.6, 1.0);
+    if sigma > 0.3 {
+        img = image::imageops::blur(&img, sigma);
+    }
+    let quality = [92u8, 85, 70, 55][l as usize];
+    (img, quality)
+}
+
+/// One synthetic document photo.
+pub fn generate(rng: &mut Rng, font: &FontRef<'_>, format: Format, sev: Severity) -> Synthetic {
+    let data = random_data(rng, format);
+    let lines = compose(format, &data).unwrap_or_default();
+    let doc = render(rng, font, format, &lines, &data);
+    let (photo, q) = photograph(rng, &doc, sev);
+    let jpeg = verity_imaging::encode_jpeg(&photo, q);
+    Synthetic { format, lines, jpeg, width: photo.width(), height: photo.height() }
+}
+
+/// Loads OCR-B (or another font) from `path`.
+pub fn load_font(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| {
+        format!("cannot read the font {} ({e}); on Debian: apt-get install fonts-ocr-b", path.display())
+    })
+}
+
+/// Parses font bytes.
+pub fn font(bytes: &[u8]) -> Result<FontRef<'_>, String> {
+    FontRef::try_from_slice(bytes).map_err(|e| format!("not a font: {e}"))
+}
