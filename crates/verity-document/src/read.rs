@@ -445,6 +445,24 @@ fn tails_for(boxes: &[LineBox], reads: &[LineRead]) -> Option<Vec<f32>> {
     tails.iter().any(|t| *t > 1.5 * pitch).then_some(tails)
 }
 
+/// Tails extending every line to `chars` characters at the pitch measured from the first read.
+fn forced_tails(boxes: &[LineBox], reads: &[LineRead], chars: f32) -> Option<Vec<f32>> {
+    let mut pitches: Vec<f32> = boxes
+        .iter()
+        .zip(reads)
+        .filter_map(|(b, r)| {
+            let n = r.chars.iter().filter(|c| !c.margin).count();
+            (n >= 20).then(|| 2.0 * b.half_len / n as f32)
+        })
+        .collect();
+    if pitches.is_empty() {
+        return None;
+    }
+    pitches.sort_by(f32::total_cmp);
+    let pitch = pitches[pitches.len() / 2];
+    Some(boxes.iter().map(|b| (chars * pitch * 1.02 - 2.0 * b.half_len).clamp(0.0, b.half_len)).collect())
+}
+
 /// The lines of an MRZ are printed the same length, left-aligned: each line of a band gets
 /// the band's whole extent along the reading axis (the detector often misses a run of `<` or a
 /// character at one line's end).
@@ -492,7 +510,7 @@ fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
             let tol = (1.5 * h).max(0.12 * a.half_len.max(b.half_len));
             let start_aligned = ((du - b.half_len) + a.half_len).abs() < tol;
             let end_aligned = ((du + b.half_len) - a.half_len).abs() < tol;
-            if cos > 0.985 && ratio > 0.45 && dv > 0.6 * h && dv < 3.2 * h && (start_aligned || end_aligned) {
+            if cos > 0.985 && ratio > 0.25 && dv > 0.6 * h && dv < 3.2 * h && (start_aligned || end_aligned) {
                 g.push(*b);
             }
         }
@@ -655,6 +673,25 @@ impl DocumentEngine {
                     if flip { group.iter().rev().map(LineBox::flipped).collect() } else { group.clone() };
                 let mut reads = self.recognize(img, &boxes, &[])?;
                 recognized += boxes.len();
+                // Two lines that may be 36 or 44 long (trailing fillers unread, no composite digit
+                // to tell): look past the box — fillers printed there are read, a blank is not.
+                let mut known: Option<usize> = None;
+                let ambiguous = self
+                    .interpret(&reads, &boxes, today)
+                    .is_some_and(|(.., r)| r.low_confidence_fields.iter().any(|f| f == "format"));
+                if ambiguous {
+                    if let Some(tails) = forced_tails(&boxes, &reads, 44.0) {
+                        let longer = self.recognize(img, &boxes, &tails)?;
+                        recognized += boxes.len();
+                        let most = longer.iter().map(|r| r.chars.len()).max().unwrap_or(0);
+                        if most >= 41 {
+                            known = Some(44);
+                            reads = longer;
+                        } else if most <= 38 {
+                            known = Some(36);
+                        }
+                    }
+                }
                 // Lines that may continue past their box (unread fillers): read again, longer.
                 let first_ok = self.interpret(&reads, &boxes, today).is_some_and(|(_, valid, _)| valid);
                 if !first_ok {
@@ -682,7 +719,7 @@ impl DocumentEngine {
                         );
                     }
                 }
-                if let Some((pass, valid, reading)) = self.interpret(&reads, &boxes, today) {
+                if let Some((pass, valid, reading)) = self.interpret_as(&reads, &boxes, today, known) {
                     let better = best.as_ref().is_none_or(|(bp, bv, _)| (valid, pass) > (*bv, *bp));
                     if better {
                         best = Some((pass, valid, reading));
@@ -743,6 +780,18 @@ impl DocumentEngine {
         boxes: &[LineBox],
         today: Date,
     ) -> Option<(usize, bool, MrzReading)> {
+        self.interpret_as(reads, boxes, today, None)
+    }
+
+    /// As [`DocumentEngine::interpret`]; `known` fixes the length of two-line MRZs (36 or 44)
+    /// when a longer read has settled it.
+    fn interpret_as(
+        &self,
+        reads: &[LineRead],
+        boxes: &[LineBox],
+        today: Date,
+        known: Option<usize>,
+    ) -> Option<(usize, bool, MrzReading)> {
         let raw: Vec<ReadLine> = reads.iter().map(|r| ReadLine { chars: r.chars.clone() }).collect();
         let mrz_like = |r: &ReadLine| r.chars.len() >= 24;
         // The group may hold a line above the MRZ: try the 3- and 2-line windows that look right.
@@ -759,7 +808,9 @@ impl DocumentEngine {
         for (s, n) in options {
             let window = &raw[s..s + n];
             let lens: Vec<usize> = window.iter().map(|l| l.chars.len()).collect();
-            let Some(target) = target_length(n, &lens) else { continue };
+            let Some(target) = (if n == 2 { known } else { None }).or_else(|| target_length(n, &lens)) else {
+                continue;
+            };
             // Characters read in the margins beyond a box are kept only when the line needs
             // them to reach the format's length.
             let fit_window = |target: usize, fixes: &mut Vec<Correction>| -> Option<Vec<ReadLine>> {
@@ -783,7 +834,7 @@ impl DocumentEngine {
             // Two lines whose trailing fillers went unread may be 36 or 44 long (MRV-B or
             // MRV-A carry no composite digit to tell): if the other length parses as well, the
             // format is not certain.
-            let other_fits = n == 2 && {
+            let other_fits = n == 2 && known.is_none() && {
                 let other = if target == 36 { 44 } else { 36 };
                 let f: Option<Vec<ReadLine>> = fitted
                     .iter()
