@@ -29,12 +29,7 @@ fn ms(t: Instant) -> f64 {
 }
 
 pub(crate) fn load_documents(models_dir: &Path) -> Result<(DocumentEngine, f64), CliError> {
-    // Inference threads as for the face engine: `$VERITY_INFERENCE_THREADS`, else every core.
-    let threads = std::env::var("VERITY_INFERENCE_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    verity_face::set_inference_threads(threads);
+    crate::face_cmd::set_inference_threads();
     let t = Instant::now();
     let e = DocumentEngine::load(&ModelDir::new(models_dir))?;
     Ok((e, ms(t)))

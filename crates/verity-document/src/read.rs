@@ -426,27 +426,14 @@ fn fix_kinds(lines: &mut [ReadLine], m: &Mrz, fixes: &mut Vec<Correction>) -> bo
 /// for three lines, 44 for two) gives the length — the detector often misses a line's trailing
 /// run of `<`. What is read in the extension is used only if the line needs it.
 fn tails_for(boxes: &[LineBox], reads: &[LineRead]) -> Option<Vec<f32>> {
-    let mut pitches: Vec<f32> = boxes
-        .iter()
-        .zip(reads)
-        .filter_map(|(b, r)| {
-            let n = r.chars.iter().filter(|c| !c.margin).count();
-            (n >= 20).then(|| 2.0 * b.half_len / n as f32)
-        })
-        .collect();
-    if pitches.is_empty() {
-        return None;
-    }
-    pitches.sort_by(f32::total_cmp);
-    let pitch = pitches[pitches.len() / 2];
     let chars = if boxes.len() >= 3 { 30.0 } else { 44.0 };
-    let tails: Vec<f32> =
-        boxes.iter().map(|b| (chars * pitch * 1.02 - 2.0 * b.half_len).clamp(0.0, b.half_len)).collect();
+    let (tails, pitch) = forced_tails(boxes, reads, chars)?;
     tails.iter().any(|t| *t > 1.5 * pitch).then_some(tails)
 }
 
-/// Tails extending every line to `chars` characters at the pitch measured from the first read.
-fn forced_tails(boxes: &[LineBox], reads: &[LineRead], chars: f32) -> Option<Vec<f32>> {
+/// Tails extending every line to `chars` characters at the pitch measured from the first read
+/// (the box length over the characters read in it); returns the tails and the pitch.
+fn forced_tails(boxes: &[LineBox], reads: &[LineRead], chars: f32) -> Option<(Vec<f32>, f32)> {
     let mut pitches: Vec<f32> = boxes
         .iter()
         .zip(reads)
@@ -460,7 +447,9 @@ fn forced_tails(boxes: &[LineBox], reads: &[LineRead], chars: f32) -> Option<Vec
     }
     pitches.sort_by(f32::total_cmp);
     let pitch = pitches[pitches.len() / 2];
-    Some(boxes.iter().map(|b| (chars * pitch * 1.02 - 2.0 * b.half_len).clamp(0.0, b.half_len)).collect())
+    let tails =
+        boxes.iter().map(|b| (chars * pitch * 1.02 - 2.0 * b.half_len).clamp(0.0, b.half_len)).collect();
+    Some((tails, pitch))
 }
 
 /// The lines of an MRZ are printed the same length, left-aligned: each line of a band gets
@@ -680,7 +669,7 @@ impl DocumentEngine {
                     .interpret(&reads, &boxes, today)
                     .is_some_and(|(.., r)| r.low_confidence_fields.iter().any(|f| f == "format"));
                 if ambiguous {
-                    if let Some(tails) = forced_tails(&boxes, &reads, 44.0) {
+                    if let Some((tails, _)) = forced_tails(&boxes, &reads, 44.0) {
                         let longer = self.recognize(img, &boxes, &tails)?;
                         recognized += boxes.len();
                         let most = longer.iter().map(|r| r.chars.len()).max().unwrap_or(0);

@@ -202,3 +202,11 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&m.optional_data, &optional);
     }
 }
+
+#[test]
+fn civil_dates_from_unix_days() {
+    assert_eq!(Date::from_unix_days(0), Date { year: 1970, month: 1, day: 1 });
+    assert_eq!(Date::from_unix_days(-1), Date { year: 1969, month: 12, day: 31 });
+    assert_eq!(Date::from_unix_days(19_782), Date { year: 2024, month: 2, day: 29 });
+    assert_eq!(Date::from_unix_days(20_414), Date { year: 2025, month: 11, day: 22 });
+}

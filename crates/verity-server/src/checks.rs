@@ -494,18 +494,7 @@ fn document_options(o: &Value) -> verity_document::checks::CheckOptions {
 
 /// Today's date (UTC).
 fn today() -> verity_mrz::Date {
-    let days = now_ms().div_euclid(86_400_000);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = (yoe + era * 400 + if month <= 2 { 1 } else { 0 }) as i32;
-    verity_mrz::Date { year, month, day }
+    verity_mrz::Date::from_unix_days(now_ms().div_euclid(86_400_000))
 }
 
 /// The document check: the MRZ read from the front, else the back, then the analyses.
