@@ -171,19 +171,6 @@ pub struct EvalDocumentsArgs {
     pub today: Option<String>,
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// `verity eval documents`: MRZ reading against ground truth.
 pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Value, CliError> {
     let text = std::fs::read_to_string(&args.ground_truth).map_err(|e| {
@@ -234,7 +221,7 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
             chars_total += truth_text.chars().filter(|c| *c != '\n').count();
             if r.found {
                 found += 1;
-                chars_wrong += edit_distance(&truth_text, &read_text);
+                chars_wrong += verity_mrz::translit::edit_distance(&truth_text, &read_text);
             } else {
                 chars_wrong += truth_text.chars().filter(|c| *c != '\n').count();
             }

@@ -136,13 +136,9 @@ pub fn compare_names(declared: &str, document: &str, truncated: bool) -> NameMat
     NameMatch { matched, score, method: if matched { "fuzzy" } else { "mismatch" }, compared: best.clone() }
 }
 
-/// 1 − Levenshtein distance / longer length.
-fn similarity(a: &str, b: &str) -> f64 {
+/// Levenshtein distance between two strings, in characters.
+pub fn edit_distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let n = a.len().max(b.len());
-    if n == 0 {
-        return 1.0;
-    }
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
@@ -151,7 +147,16 @@ fn similarity(a: &str, b: &str) -> f64 {
         }
         prev = cur;
     }
-    1.0 - prev[b.len()] as f64 / n as f64
+    prev[b.len()]
+}
+
+/// 1 − Levenshtein distance / longer length.
+fn similarity(a: &str, b: &str) -> f64 {
+    let n = a.chars().count().max(b.chars().count());
+    if n == 0 {
+        return 1.0;
+    }
+    1.0 - edit_distance(a, b) as f64 / n as f64
 }
 
 #[cfg(test)]
