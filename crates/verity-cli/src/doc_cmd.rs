@@ -11,7 +11,7 @@ use verity_imaging::Limits;
 use verity_models::ModelDir;
 use verity_mrz::Date;
 
-use crate::face_cmd::read_image;
+use crate::face_cmd::read_document_image;
 use crate::mrz_cmd::today;
 use crate::CliError;
 
@@ -93,21 +93,39 @@ fn data_fields(r: &MrzReading) -> Value {
     })
 }
 
-/// `verity document read FRONT [--back BACK]`: the MRZ of the front, else of the back.
+fn aamva_fields(a: &verity_document::aamva::Aamva) -> Value {
+    json!({
+        "document_type": a.document_type,
+        "document_number": a.document_number,
+        "surname": a.family_name,
+        "given_names": a.given_names,
+        "names_truncated": a.names_truncated,
+        "sex": a.sex,
+        "birth_date": a.birth_date.map(|d| d.iso()),
+        "expiry_date": a.expiry_date.map(|d| d.iso()),
+        "issue_date": a.issue_date.map(|d| d.iso()),
+        "address": {"street": a.street, "city": a.city, "jurisdiction": a.jurisdiction, "postal_code": a.postal_code},
+        "country": a.country,
+    })
+}
+
+/// `verity document read FRONT [--back BACK]`: the MRZ of the front, else of the back; without
+/// an MRZ, the PDF417 (AAMVA) barcode of the back, else of the front.
 pub fn document_read(
     models_dir: &Path,
     front: &Path,
     back: Option<&Path>,
     today_s: Option<&str>,
+    visual_zone: bool,
 ) -> Result<Value, CliError> {
     let limits = Limits::default();
     let today = match today_s {
         Some(s) => crate::mrz_cmd::parse_date(s)?,
         None => today(),
     };
-    let mut sides = vec![("front", read_image(front, &limits)?)];
+    let mut sides = vec![("front", read_document_image(front, &limits)?)];
     if let Some(b) = back {
-        sides.push(("back", read_image(b, &limits)?));
+        sides.push(("back", read_document_image(b, &limits)?));
     }
     let (engine, load_ms) = load_documents(models_dir)?;
     let t = Instant::now();
@@ -115,7 +133,7 @@ pub fn document_read(
     let mut chosen: Option<(&str, MrzReading)> = None;
     for (name, decoded) in &sides {
         let r = engine.read_mrz(&decoded.image, today)?;
-        per_side.insert(name.to_string(), json!({"found": r.found, "timings_ms": r.timings_ms, "lines_detected": r.lines_detected, "lines_recognized": r.lines_recognized}));
+        per_side.insert(name.to_string(), json!({"intake": decoded.info, "found": r.found, "timings_ms": r.timings_ms, "lines_detected": r.lines_detected, "lines_recognized": r.lines_recognized}));
         let better = chosen.as_ref().is_none_or(|(_, c)| {
             let v = |x: &MrzReading| {
                 x.mrz.as_ref().map(|m| (x.valid, m.checks.iter().filter(|c| c.valid).count()))
@@ -130,27 +148,66 @@ pub fn document_read(
         }
     }
     let (side, r) = chosen.ok_or_else(|| CliError::other("internal", "no side read"))?;
+    // No MRZ: North American cards carry their data in a PDF417 barcode on the back.
+    let mut barcode = None;
+    if !r.found {
+        for (name, decoded) in sides.iter().rev() {
+            if let Some(b) = verity_document::barcode::read_pdf417(&decoded.image) {
+                barcode = Some((*name, b));
+                break;
+            }
+        }
+    }
+    let aamva = barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref());
+    // The printed text of the side the MRZ is on (else the front), compared with the MRZ.
+    let viz = if visual_zone {
+        let img = &sides.iter().find(|(n, _)| r.found && *n == side).unwrap_or(&sides[0]).1.image;
+        let z = engine.read_visual_zone(img, &r)?;
+        let found = r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &z)).unwrap_or_default();
+        Some((z, found))
+    } else {
+        None
+    };
     // The checks that need nothing declared: MRZ, content (expiry, age ≥ 18), front/back.
+    let mut coverage: Vec<String> =
+        ["mrz", "content", "front_back", "forensic"].iter().map(|s| s.to_string()).collect();
+    let forensics: Vec<(&str, verity_document::forensic::Forensics)> =
+        sides.iter().map(|(n, d)| (*n, verity_document::forensic::inspect(d))).collect();
+    if viz.is_some() {
+        coverage.push("consistency".into());
+    }
     let opts = verity_document::checks::CheckOptions {
-        coverage: ["mrz", "content", "front_back"].iter().map(|s| s.to_string()).collect(),
+        coverage,
         minimum_age: 18,
         today,
         client_data_validation: false,
     };
     let found = r.found.then_some(&r);
-    let mut checks = verity_document::checks::assess(
-        found,
-        found.map(|_| side),
-        back.is_some(),
-        &Default::default(),
-        &opts,
-    );
+    let evidence = verity_document::checks::Evidence {
+        mrz: found,
+        mrz_side: found.map(|_| side),
+        barcode: aamva,
+        visual_zone: viz.as_ref().map(|(_, f)| f.as_slice()),
+        forensics: &forensics,
+        has_back: back.is_some(),
+    };
+    let mut checks = verity_document::checks::assess_evidence(&evidence, &Default::default(), &opts);
     if let Some(b) = checks.breakdown.as_object_mut() {
         b.remove("extractedData");
     }
     Ok(json!({
         "mrz": if r.found { let mut v = mrz_json(&r); v["side"] = json!(side); v } else { json!({"found": false}) },
-        "fields": data_fields(&r),
+        "fields": match (r.found, aamva) { (false, Some(a)) => aamva_fields(a), _ => data_fields(&r) },
+        "visual_zone": viz.as_ref().map(|(z, found)| json!({
+            "lines": z.lines.iter().map(|l| json!({"text": l.text, "confidence": (l.confidence * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
+            "fields": verity_document::viz::labelled_fields(z),
+            "compared_with_mrz": found,
+            "ms": z.ms,
+        })),
+        "barcode": barcode.as_ref().map(|(side, b)| json!({
+            "side": side, "format": b.format, "text": b.text, "aamva": b.aamva,
+            "aamva_error": b.aamva_error, "angle_deg": b.angle_deg, "attempts": b.attempts, "ms": b.ms,
+        })),
         "confidences": {"mrz": (r.confidence * 1000.0).round() / 1000.0},
         "checks": {"outcome": checks.outcome, "reasons": checks.reasons, "breakdown": checks.breakdown},
         "sides": per_side,
@@ -169,6 +226,9 @@ pub struct EvalDocumentsArgs {
     /// Reference date (YYYY-MM-DD; default today).
     #[arg(long)]
     pub today: Option<String>,
+    /// Also read the visual zone and report how often each MRZ value is found in it.
+    #[arg(long)]
+    pub visual_zone: bool,
 }
 
 /// `verity eval documents`: MRZ reading against ground truth.
@@ -195,17 +255,44 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
     let mut misses = Vec::new();
     let limits = Limits::default();
     let stderr = std::io::stderr();
+    // Visual zone: per field, (found, compared); documents with every field found; time.
+    let mut viz_fields: std::collections::BTreeMap<&'static str, (usize, usize)> = Default::default();
+    let (mut viz_docs, mut viz_all, mut viz_ms) = (0usize, 0usize, 0f64);
+    let mut viz_missing = Vec::new();
+    let mut forensic_flags = Vec::new();
     for d in docs {
         let file = d["file"].as_str().unwrap_or_default();
         let path = args.root.join(file);
-        let decoded = read_image(&path, &limits)?;
+        let decoded = read_document_image(&path, &limits)?;
         let t = Instant::now();
         let r = engine.read_mrz(&decoded.image, today)?;
         let elapsed = ms(t);
         times.push(elapsed);
+        let f = verity_document::forensic::inspect(&decoded);
+        if f.grayscale || f.editing_software.is_some() {
+            forensic_flags.push(json!({"file": file, "colourfulness": (f.colourfulness * 10.0).round() / 10.0, "editing_software": f.editing_software}));
+        }
         stage.0 += r.timings_ms.detect;
         stage.1 += r.timings_ms.recognize;
         stage.2 += r.lines_recognized as f64;
+        if args.visual_zone {
+            if let Some(m) = r.mrz.as_ref().filter(|_| r.found) {
+                let z = engine.read_visual_zone(&decoded.image, &r)?;
+                let found = verity_document::viz::compare(m, &z);
+                viz_docs += 1;
+                viz_ms += z.ms;
+                viz_all += usize::from(found.iter().all(|f| f.found()));
+                for f in &found {
+                    let e = viz_fields.entry(f.field).or_default();
+                    e.0 += usize::from(f.found());
+                    e.1 += 1;
+                }
+                let missing: Vec<&str> = found.iter().filter(|f| !f.found()).map(|f| f.field).collect();
+                if !missing.is_empty() {
+                    viz_missing.push(json!({"file": file, "not_found": missing}));
+                }
+            }
+        }
         let truth: Vec<String> = d["mrz_lines"]
             .as_array()
             .map(|a| a.iter().filter_map(|l| l.as_str().map(str::to_string)).collect())
@@ -276,6 +363,14 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
         "recognize_ms_mean": (stage.1 / n as f64 * 10.0).round() / 10.0,
         "lines_recognized_mean": (stage.2 / n as f64 * 100.0).round() / 100.0,
         "misses": misses,
+        "forensic_flags": forensic_flags,
+        "visual_zone": args.visual_zone.then(|| json!({
+            "documents": viz_docs,
+            "found_rate": viz_fields.iter().map(|(k, (f, n))| (k.to_string(), json!(rate(*f, *n)))).collect::<Map<String, Value>>(),
+            "all_found_rate": rate(viz_all, viz_docs),
+            "ms_mean": if viz_docs == 0 { 0.0 } else { (viz_ms / viz_docs as f64 * 10.0).round() / 10.0 },
+            "not_found": viz_missing,
+        })),
     }))
 }
 
@@ -336,4 +431,44 @@ pub fn synth(
     Ok(
         json!({"documents": count, "ground_truth": out.join("ground_truth.json"), "severity": severity, "seed": seed}),
     )
+}
+
+/// `verity eval barcodes`: synthetic licence backs with random AAMVA payloads, photographed at
+/// `severity`; how many are read, how many exactly, and the time per image.
+pub fn eval_barcodes(count: usize, severity: &str, seed: u64) -> Result<Value, CliError> {
+    use verity_document::synth::{licence_back, random_aamva, Rng, Severity};
+    let sev = Severity::parse(severity)
+        .ok_or_else(|| CliError::input("severity_invalid", "severity is clean, mild, moderate or severe"))?;
+    let mut rng = Rng::new(seed);
+    let (mut read, mut exact, mut parsed) = (0usize, 0usize, 0usize);
+    let mut times = Vec::new();
+    let mut attempts = 0u32;
+    for i in 0..count {
+        let payload = random_aamva(&mut rng);
+        let back = licence_back(&mut rng, &payload, sev)
+            .ok_or_else(|| CliError::other("internal", "the PDF417 encoder refused a payload"))?;
+        let img = verity_imaging::decode(&back.jpeg, &Limits::default())?.image;
+        let t = Instant::now();
+        let r = verity_document::barcode::read_pdf417(&img);
+        times.push(ms(t));
+        if let Some(r) = r {
+            read += 1;
+            attempts += r.attempts;
+            exact += usize::from(r.text == payload);
+            parsed += usize::from(r.aamva.is_some());
+        }
+        let _ = writeln!(std::io::stderr(), "{}/{count} read={read} exact={exact}", i + 1);
+    }
+    times.sort_by(f64::total_cmp);
+    let n = count.max(1) as f64;
+    Ok(json!({
+        "samples": count,
+        "severity": severity,
+        "read_rate": read as f64 / n,
+        "exact_rate": exact as f64 / n,
+        "aamva_parsed": parsed,
+        "mean_attempts": if read > 0 { attempts as f64 / read as f64 } else { 0.0 },
+        "ms_mean": times.iter().sum::<f64>() / n,
+        "ms_p50": times.get(times.len() / 2).copied().unwrap_or(0.0),
+    }))
 }

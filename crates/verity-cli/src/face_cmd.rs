@@ -12,6 +12,19 @@ use crate::CliError;
 
 /// Reads and decodes an image file, checking its size before reading it.
 pub(crate) fn read_image(path: &Path, limits: &Limits) -> Result<Decoded, CliError> {
+    read_with(path, limits, verity_imaging::decode)
+}
+
+/// Reads an identity-document file: an image, or a PDF whose largest image on page 1 is taken.
+pub(crate) fn read_document_image(path: &Path, limits: &Limits) -> Result<Decoded, CliError> {
+    read_with(path, limits, verity_imaging::decode_document)
+}
+
+fn read_with(
+    path: &Path,
+    limits: &Limits,
+    decode: fn(&[u8], &Limits) -> Result<Decoded, verity_imaging::ImageError>,
+) -> Result<Decoded, CliError> {
     let meta = std::fs::metadata(path)
         .map_err(|e| CliError::input("file_unreadable", format!("cannot read {}: {e}", path.display())))?;
     if meta.len() > limits.max_bytes as u64 {
@@ -23,7 +36,7 @@ pub(crate) fn read_image(path: &Path, limits: &Limits) -> Result<Decoded, CliErr
     }
     let bytes = std::fs::read(path)
         .map_err(|e| CliError::input("file_unreadable", format!("cannot read {}: {e}", path.display())))?;
-    verity_imaging::decode(&bytes, limits).map_err(|e| {
+    decode(&bytes, limits).map_err(|e| {
         let mut err: CliError = e.into();
         err.message = format!("{}: {}", path.display(), err.message);
         err

@@ -86,6 +86,9 @@ pub enum DocumentCommand {
         /// Reference date for century inference and expiry (YYYY-MM-DD; default today).
         #[arg(long)]
         today: Option<String>,
+        /// Also read the printed text around the MRZ and compare it with the MRZ.
+        #[arg(long)]
+        visual_zone: bool,
     },
     /// Generate synthetic document photos (OCR-B MRZ, random valid data, phone-like
     /// degradations) and their ground truth, for `verity eval documents`.
@@ -191,6 +194,16 @@ pub enum EvalCommand {
     Liveness(EvalLivenessArgs),
     /// MRZ reading from photos against ground truth (exact rate, character accuracy, false valid).
     Documents(EvalDocumentsArgs),
+    /// PDF417 (AAMVA) reading on synthetic driving-licence backs photographed at a severity.
+    Barcodes {
+        #[arg(long, default_value_t = 40)]
+        count: usize,
+        /// clean | mild | moderate | severe
+        #[arg(long, default_value = "mild")]
+        severity: String,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// MRZ parser agreement with peer parsers' test cases (JSONL), per source.
     Mrz {
         #[arg(long)]
@@ -244,13 +257,16 @@ pub fn run(cli: Cli) -> i32 {
         Command::Liveness(LivenessCommand::Video { video, challenges }) => {
             liveness_video(&cli.models_dir, &video, challenges.as_deref())
         }
-        Command::Document(DocumentCommand::Read { front, back, today }) => {
-            document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref())
+        Command::Document(DocumentCommand::Read { front, back, today, visual_zone }) => {
+            document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref(), visual_zone)
         }
         Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font }) => {
             doc_cmd::synth(&out, count, &severity, seed, &formats, &font)
         }
         Command::Eval(EvalCommand::Documents(args)) => eval_documents(&cli.models_dir, &args),
+        Command::Eval(EvalCommand::Barcodes { count, severity, seed }) => {
+            doc_cmd::eval_barcodes(count, &severity, seed)
+        }
         Command::Eval(EvalCommand::Mrz { cases, today }) => mrz_cmd::eval_mrz(&cases, today.as_deref()),
         Command::Mrz(MrzCommand::Parse { lines, tolerant, today }) => {
             mrz_cmd::parse_lines(&lines, tolerant, today.as_deref())

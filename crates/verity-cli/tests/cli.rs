@@ -301,6 +301,63 @@ fn document_read_prints_the_mrz_fields_and_refuses_bad_input() {
     assert_eq!((code, v["error"]["code"].as_str()), (2, Some("image_not_an_image")), "{v}");
     let (code, _, _) = verity(&["document", "read", s(&dir.path().join("missing.jpg"))]);
     assert_eq!(code, 2);
+    // PDF uploads: the largest image of page 1 is read; a PDF without one is a clear error.
+    let empty = dir.path().join("empty.pdf");
+    std::fs::write(&empty, verity_imaging::pdf::page_with_images(&[])).expect("write");
+    let (code, v, _) = verity(&["document", "read", s(&empty)]);
+    assert_eq!((code, v["error"]["code"].as_str()), (2, Some("pdf_without_image")), "{v}");
+    let jpg = std::fs::read(&img).expect("read");
+    let (w, h) = verity_imaging::image::ImageReader::new(std::io::Cursor::new(&jpg))
+        .with_guessed_format()
+        .expect("format")
+        .into_dimensions()
+        .expect("dims");
+    let pdf = dir.path().join("scan.pdf");
+    let bytes = verity_imaging::pdf::page_with_images(&[verity_imaging::pdf::EmbeddedImage {
+        width: w,
+        height: h,
+        filter: Some("DCTDecode"),
+        color_space: "DeviceRGB",
+        data: &jpg,
+    }]);
+    std::fs::write(&pdf, bytes).expect("write");
+    let (code, v, err) = verity(&["document", "read", s(&pdf), "--today", "2026-11-22"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["mrz"]["valid"], true, "{v}");
+    assert_eq!(v["sides"]["front"]["intake"]["pdf"]["images_on_page"], 1, "{v}");
+}
+
+#[test]
+fn licence_backs_are_read_from_their_pdf417() {
+    let (code, v, err) = verity(&["eval", "barcodes", "--count", "3", "--severity", "mild", "--seed", "3"]);
+    assert_eq!(code, 0, "{err}");
+    for k in ["samples", "read_rate", "exact_rate", "ms_mean"] {
+        assert!(!v[k].is_null(), "{k}: {v}");
+    }
+    assert_eq!(v["samples"], 3);
+    assert_eq!(v["exact_rate"], 1.0, "mild photos of PDF417 codes are all read: {v}");
+    // `document read` on a licence back: no MRZ, the barcode's AAMVA data instead.
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut rng = verity_document::synth::Rng::new(11);
+    let payload = verity_document::aamva::EXAMPLE;
+    let back =
+        verity_document::synth::licence_back(&mut rng, payload, verity_document::synth::Severity::Mild)
+            .expect("renders");
+    let front = dir.path().join("front.png");
+    let blank =
+        verity_imaging::image::RgbImage::from_pixel(400, 260, verity_imaging::image::Rgb([235, 235, 228]));
+    std::fs::write(&front, verity_imaging::encode_png(&blank)).expect("write");
+    let back_path = dir.path().join("back.jpg");
+    std::fs::write(&back_path, &back.jpeg).expect("write");
+    let (code, v, err) =
+        verity(&["document", "read", s(&front), "--back", s(&back_path), "--today", "2024-01-01"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(v["mrz"]["found"], false, "{v}");
+    assert_eq!(v["barcode"]["side"], "back", "{v}");
+    assert_eq!(v["fields"]["document_number"], "T64235789", "{v}");
+    assert_eq!(v["fields"]["birth_date"], "1986-06-06", "{v}");
+    assert_eq!(v["checks"]["breakdown"]["barcodeAnalysis"]["result"], "clear", "{v}");
+    assert_eq!(v["checks"]["breakdown"]["contentAnalysis"]["result"], "clear", "{v}");
 }
 
 #[test]

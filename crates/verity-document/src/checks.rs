@@ -3,15 +3,21 @@
 //! age, dates), `format` (document type and issuing country against what was declared),
 //! `front_back` (cards need both sides; the MRZ on the expected side) — plus
 //! `clientDataValidation` (names with transliteration-aware matching, date of birth) against the
-//! client's declared data. Every outcome comes with named signals and reasons. Analyses this
-//! version cannot run (`consistency` needs the visual zone, `forensic` a tampering detector)
-//! answer `not_processed` with the reason when asked for; they are not in the default coverage.
+//! client's declared data. Documents without an MRZ but with an AAMVA PDF417 barcode (North
+//! American driving licences) are checked on the barcode's data instead, with a
+//! `barcodeAnalysis`. Every outcome comes with named signals and reasons. Analyses this
+//! `consistency` (the MRZ's values found in the printed visual zone, see [`crate::viz`]) runs
+//! when asked for; `forensic` (a tampering detector) answers `not_processed` with the reason.
+//! Neither is in the default coverage.
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use verity_mrz::translit::compare_names;
 use verity_mrz::{Date, Format, Mrz, Sex};
 
+use crate::aamva::Aamva;
+use crate::forensic::Forensics;
+use crate::viz::FieldMatch;
 use crate::MrzReading;
 
 /// The analyses Verity runs by default.
@@ -148,6 +154,126 @@ pub fn extracted_data(r: &MrzReading) -> Value {
     })
 }
 
+/// What the document says about itself and its holder, from its MRZ or else its AAMVA barcode.
+struct Facts {
+    /// `mrz` or `barcode`.
+    source: &'static str,
+    expiry: Option<Date>,
+    birth: Option<Date>,
+    surname: String,
+    given: String,
+    truncated: bool,
+    /// (code as printed, ISO alpha-2 if known, fictional)
+    issuing: Option<(String, Option<String>, bool)>,
+    nationality: Option<(String, Option<String>)>,
+    implied_type: &'static str,
+    /// A card format (two sides expected).
+    card: bool,
+}
+
+impl Facts {
+    fn from_mrz(m: &Mrz) -> Self {
+        Facts {
+            source: "mrz",
+            expiry: m.expiry_date,
+            birth: m.birth_date,
+            surname: m.surname.clone(),
+            given: m.given_names.clone(),
+            truncated: m.names_truncated,
+            issuing: m
+                .issuing_state
+                .as_ref()
+                .map(|c| (c.code.clone(), c.iso_alpha2.map(str::to_string), c.kind == "fictional")),
+            nationality: m.nationality.as_ref().map(|c| (c.code.clone(), c.iso_alpha2.map(str::to_string))),
+            implied_type: implied_type(m),
+            card: matches!(m.format, Format::Td1 | Format::FrenchId),
+        }
+    }
+    fn from_aamva(a: &Aamva) -> Self {
+        let iso = |c: &str| match c {
+            "USA" => Some("US".to_string()),
+            "CAN" => Some("CA".to_string()),
+            _ => None,
+        };
+        Facts {
+            source: "barcode",
+            expiry: a.expiry_date,
+            birth: a.birth_date,
+            surname: a.family_name.clone().unwrap_or_default(),
+            given: a.given_names.clone().unwrap_or_default(),
+            truncated: a.names_truncated,
+            issuing: a.country.as_ref().map(|c| (c.clone(), iso(c), false)),
+            nationality: None,
+            implied_type: if a.document_type == "ID" { "national_identity_card" } else { "driving_license" },
+            card: true,
+        }
+    }
+}
+
+/// What was read from the document's sides.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Evidence<'a> {
+    /// The MRZ reading of the side that carries it (or the best reading).
+    pub mrz: Option<&'a MrzReading>,
+    /// `front` or `back`.
+    pub mrz_side: Option<&'a str>,
+    /// AAMVA data from a PDF417 barcode.
+    pub barcode: Option<&'a Aamva>,
+    /// The MRZ's values looked for in the printed text (when the visual zone was read).
+    pub visual_zone: Option<&'a [FieldMatch]>,
+    /// Forensic signals of each side read (`front`, `back`).
+    pub forensics: &'a [(&'a str, Forensics)],
+    pub has_back: bool,
+}
+
+fn field_words(field: &str) -> &'static str {
+    match field {
+        "documentNumber" => "document number",
+        "lastName" => "surname",
+        "firstName" => "given name",
+        "dob" => "date of birth",
+        "expirationDate" => "expiry date",
+        _ => "value",
+    }
+}
+
+/// `extractedData` from an AAMVA barcode.
+pub fn extracted_barcode_data(a: &Aamva) -> Value {
+    let iso = match a.country.as_deref() {
+        Some("USA") => json!("US"),
+        Some("CAN") => json!("CA"),
+        Some(other) => json!(other),
+        None => Value::Null,
+    };
+    json!({
+        "documentDetails": {
+            "documentType": if a.document_type == "ID" { "national_identity_card" } else { "driving_license" },
+            "issuingCountry": iso,
+            "issuingState": a.jurisdiction,
+            "documentNumber": a.document_number,
+            "expirationDate": date_json(a.expiry_date),
+            "issuingDate": date_json(a.issue_date),
+        },
+        "holderDetails": {
+            "lastName": a.family_name,
+            "firstName": a.given_names,
+            "namesTruncated": a.names_truncated,
+            "dob": date_json(a.birth_date),
+            "gender": match a.sex.as_deref() { Some("M") => json!("male"), Some("F") => json!("female"), Some(_) => json!("unspecified"), None => Value::Null },
+            "address": {
+                "line": a.street, "city": a.city, "state": a.jurisdiction,
+                "postalCode": a.postal_code, "country": iso,
+            },
+        },
+        "barcodeDetails": {
+            "format": "pdf417",
+            "standard": "AAMVA",
+            "version": a.version,
+            "iin": a.iin,
+        },
+    })
+}
+
 /// Runs the check on the reading of the side that carries the MRZ (`mrz_side` = "front" |
 /// "back"), with the sides uploaded.
 pub fn assess(
@@ -157,13 +283,48 @@ pub fn assess(
     declared: &Declared,
     opts: &CheckOptions,
 ) -> Assessment {
+    assess_evidence(
+        &Evidence { mrz: reading, mrz_side, barcode: None, visual_zone: None, forensics: &[], has_back },
+        declared,
+        opts,
+    )
+}
+
+/// Runs the check on everything read from the document: its MRZ, else its AAMVA barcode.
+pub fn assess_evidence(ev: &Evidence<'_>, declared: &Declared, opts: &CheckOptions) -> Assessment {
+    let (reading, mrz_side, has_back) = (ev.mrz, ev.mrz_side, ev.has_back);
     let mut parts: Vec<&'static str> = Vec::new();
     let mut breakdown = Map::new();
     let mut reasons = Vec::new();
     let mrz = reading.and_then(|r| r.mrz.as_ref());
+    let facts = mrz.map(Facts::from_mrz).or_else(|| ev.barcode.map(Facts::from_aamva));
     let wants = |n: &str| opts.coverage.iter().any(|c| c == n);
 
-    if wants("mrz") {
+    if let Some(bc) = ev.barcode.filter(|_| mrz.is_none()) {
+        let mut a = Analysis::new();
+        a.signal("barcodeFound", true, String::new);
+        a.signal("barcodeData", bc.warnings.is_empty(), || {
+            format!("AAMVA barcode data: {}", bc.warnings.join("; "))
+        });
+        let missing: Vec<&str> = [
+            ("documentNumber", bc.document_number.is_none()),
+            ("lastName", bc.family_name.is_none()),
+            ("dob", bc.birth_date.is_none()),
+            ("expirationDate", bc.expiry_date.is_none()),
+        ]
+        .iter()
+        .filter(|(_, m)| *m)
+        .map(|(n, _)| *n)
+        .collect();
+        a.signal("requiredElements", missing.is_empty(), || {
+            format!("the barcode lacks: {}", missing.join(", "))
+        });
+        parts.push(a.result());
+        reasons.extend(a.reasons.iter().cloned());
+        breakdown.insert("barcodeAnalysis".into(), a.json());
+    }
+
+    if wants("mrz") && (mrz.is_some() || ev.barcode.is_none()) {
         let mut a = Analysis::new();
         match (reading, mrz) {
             (Some(r), Some(m)) => {
@@ -193,15 +354,15 @@ pub fn assess(
 
     if wants("content") {
         let mut a = Analysis::new();
-        match mrz {
+        match &facts {
             Some(m) => {
-                match m.expiry_date {
+                match m.expiry {
                     Some(e) => a.signal("expirationDate", e >= opts.today, || {
                         format!("the document expired on {}", e.iso())
                     }),
                     None => a.skipped("expirationDate", "no expiry date could be read"),
                 }
-                match m.birth_date {
+                match m.birth {
                     Some(b) => {
                         let age = b.years_until(&opts.today);
                         a.signal("dateOfBirth", b <= opts.today && age < 130, || {
@@ -220,7 +381,7 @@ pub fn assess(
                     }
                 }
             }
-            None => a.skipped("content", "no MRZ to read the document's data from"),
+            None => a.skipped("content", "no MRZ or barcode to read the document's data from"),
         }
         parts.push(a.result());
         reasons.extend(a.reasons.iter().cloned());
@@ -229,9 +390,10 @@ pub fn assess(
 
     if wants("format") {
         let mut a = Analysis::new();
-        match mrz {
-            Some(m) => {
-                let implied = implied_type(m);
+        match &facts {
+            Some(f) => {
+                let implied = f.implied_type;
+                let what = if f.source == "mrz" { "the MRZ" } else { "the barcode" };
                 match declared.document_type.as_deref() {
                     Some(t) => {
                         // Residence permits are ID-sized cards (I, A or C codes, or an R code).
@@ -239,25 +401,25 @@ pub fn assess(
                             || (t == "residence_permit"
                                 && matches!(implied, "national_identity_card" | "other"))
                             || (t == "driving_license" && implied == "other");
-                        a.signal("documentType", ok, || format!("declared {t}, the MRZ says {implied}"));
+                        a.signal("documentType", ok, || format!("declared {t}, {what} says {implied}"));
                     }
                     None => a.skipped("documentType", "no document type was declared"),
                 }
-                match (&declared.issuing_country, &m.issuing_state) {
-                    (Some(c), Some(st)) => {
-                        let ok = st.iso_alpha2.is_some_and(|i| i.eq_ignore_ascii_case(c))
-                            || (st.kind == "fictional" && c.eq_ignore_ascii_case("UT"));
+                match (&declared.issuing_country, &f.issuing) {
+                    (Some(c), Some((code, iso, fictional))) => {
+                        let ok = iso.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(c))
+                            || (*fictional && c.eq_ignore_ascii_case("UT"));
                         a.signal("issuingCountry", ok, || {
-                            format!("declared issuing country {c}, the MRZ says {}", st.code)
+                            format!("declared issuing country {c}, {what} says {code}")
                         });
                     }
                     (None, _) => a.skipped("issuingCountry", "no issuing country was declared"),
-                    (_, None) => a.signal("issuingCountry", false, || {
-                        "the MRZ's issuing state is not a known code".into()
-                    }),
+                    (_, None) => {
+                        a.signal("issuingCountry", false, || format!("{what} names no known issuing country"))
+                    }
                 }
             }
-            None => a.skipped("format", "no MRZ to tell the document's type and country"),
+            None => a.skipped("format", "no MRZ or barcode to tell the document's type and country"),
         }
         parts.push(a.result());
         reasons.extend(a.reasons.iter().cloned());
@@ -266,8 +428,8 @@ pub fn assess(
 
     if wants("front_back") {
         let mut a = Analysis::new();
-        let card = match mrz {
-            Some(m) => matches!(m.format, Format::Td1 | Format::FrenchId),
+        let card = match &facts {
+            Some(f) => f.card,
             None => matches!(
                 declared.document_type.as_deref(),
                 Some("national_identity_card" | "residence_permit" | "driving_license")
@@ -292,17 +454,61 @@ pub fn assess(
 
     if wants("consistency") {
         let mut a = Analysis::new();
-        a.skipped(
-            "visualZoneVsMrz",
-            "visual-zone reading is not in this version: the printed data cannot be compared with the MRZ",
-        );
+        match (mrz, ev.visual_zone) {
+            (Some(_), Some(found)) if !found.is_empty() => {
+                for f in found {
+                    a.signal(f.field, f.found(), || {
+                        format!(
+                            "the MRZ's {} {} is not printed in the visual zone (or could not be read there)",
+                            field_words(f.field),
+                            f.mrz
+                        )
+                    });
+                }
+            }
+            (Some(_), _) => a.skipped("visualZoneVsMrz", "the visual zone was not read"),
+            (None, _) => a.skipped("visualZoneVsMrz", "no MRZ to compare the printed data with"),
+        }
+        let mut j = a.json();
+        if let Some(found) = ev.visual_zone {
+            j["comparisons"] = json!(found);
+        }
         parts.push(a.result());
         reasons.extend(a.reasons.iter().cloned());
-        breakdown.insert("consistencyAnalysis".into(), a.json());
+        breakdown.insert("consistencyAnalysis".into(), j);
     }
     if wants("forensic") {
         let mut a = Analysis::new();
-        a.skipped("tampering", "document tampering detection is not in this version");
+        if ev.forensics.is_empty() {
+            a.skipped("tampering", "no image was inspected");
+        } else {
+            let edited: Vec<String> = ev
+                .forensics
+                .iter()
+                .filter_map(|(side, f)| {
+                    f.editing_software.as_ref().map(|s| format!("the {side} was saved by {s}"))
+                })
+                .collect();
+            a.signal("editingSoftware", edited.is_empty(), || {
+                format!("{}: an image editor", edited.join("; "))
+            });
+            let cut: Vec<&str> = ev.forensics.iter().filter(|(_, f)| f.truncated).map(|(s, _)| *s).collect();
+            a.signal("imageIntegrity", cut.is_empty(), || {
+                format!("the image of the {} is cut off (incomplete JPEG)", cut.join(" and "))
+            });
+            let gray: Vec<String> = ev
+                .forensics
+                .iter()
+                .filter(|(_, f)| f.grayscale)
+                .map(|(s, f)| format!("{s} (colourfulness {:.1})", f.colourfulness))
+                .collect();
+            a.signal("colourImage", gray.is_empty(), || {
+                format!(
+                    "the document is in black and white — a photocopy or converted image: {}",
+                    gray.join(", ")
+                )
+            });
+        }
         parts.push(a.result());
         reasons.extend(a.reasons.iter().cloned());
         breakdown.insert("forensicAnalysis".into(), a.json());
@@ -310,7 +516,7 @@ pub fn assess(
 
     if opts.client_data_validation {
         let mut a = Analysis::new();
-        match mrz {
+        match &facts {
             Some(m) => {
                 let given = [declared.first_name.as_deref(), declared.middle_name.as_deref()]
                     .into_iter()
@@ -319,40 +525,40 @@ pub fn assess(
                     .join(" ");
                 let mut names = Map::new();
                 if let Some(last) = &declared.last_name {
-                    let nm = compare_names(last, &m.surname, m.names_truncated);
+                    let nm = compare_names(last, &m.surname, m.truncated);
                     a.signal("lastName", nm.matched, || {
                         format!("last name {last:?} does not match the document's {:?}", m.surname)
                     });
                     names.insert("lastName".into(), json!(nm));
                 }
                 if !given.is_empty() {
-                    let mut nm = compare_names(&given, &m.given_names, m.names_truncated);
+                    let mut nm = compare_names(&given, &m.given, m.truncated);
                     // A declared first name alone matches the document's first given name.
                     if !nm.matched && declared.middle_name.is_none() {
-                        let first_doc = m.given_names.split(' ').next().unwrap_or_default();
-                        let alone = compare_names(&given, first_doc, m.names_truncated);
+                        let first_doc = m.given.split(' ').next().unwrap_or_default();
+                        let alone = compare_names(&given, first_doc, m.truncated);
                         if alone.matched {
                             nm = alone;
                         }
                     }
                     a.signal("firstName", nm.matched, || {
-                        format!("given names {given:?} do not match the document's {:?}", m.given_names)
+                        format!("given names {given:?} do not match the document's {:?}", m.given)
                     });
                     names.insert("firstName".into(), json!(nm));
                 }
                 if let Some(dob) = declared.dob {
-                    a.signal("dob", m.birth_date == Some(dob), || {
+                    a.signal("dob", m.birth == Some(dob), || {
                         format!(
                             "declared date of birth {} differs from the document's {}",
                             dob.iso(),
-                            m.birth_date.map(|d| d.iso()).unwrap_or_default()
+                            m.birth.map(|d| d.iso()).unwrap_or_default()
                         )
                     });
                 }
-                if let (Some(n), Some(doc_n)) = (&declared.nationality, &m.nationality) {
-                    let ok = doc_n.iso_alpha2.is_some_and(|i| i.eq_ignore_ascii_case(n));
+                if let (Some(n), Some((code, iso))) = (&declared.nationality, &m.nationality) {
+                    let ok = iso.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(n));
                     a.signal("nationality", ok, || {
-                        format!("declared nationality {n}, the document says {}", doc_n.code)
+                        format!("declared nationality {n}, the document says {code}")
                     });
                 }
                 let mut j = a.json();
@@ -362,7 +568,7 @@ pub fn assess(
                 breakdown.insert("clientDataValidation".into(), j);
             }
             None => {
-                a.skipped("clientData", "no MRZ to compare the client's data with");
+                a.skipped("clientData", "no MRZ or barcode to compare the client's data with");
                 parts.push(a.result());
                 reasons.extend(a.reasons.iter().cloned());
                 breakdown.insert("clientDataValidation".into(), a.json());
@@ -370,8 +576,17 @@ pub fn assess(
         }
     }
 
-    if let Some(r) = reading {
-        breakdown.insert("extractedData".into(), extracted_data(r));
+    match (reading, ev.barcode) {
+        (Some(r), _) if r.mrz.is_some() => {
+            breakdown.insert("extractedData".into(), extracted_data(r));
+        }
+        (_, Some(bc)) => {
+            breakdown.insert("extractedData".into(), extracted_barcode_data(bc));
+        }
+        (Some(r), None) => {
+            breakdown.insert("extractedData".into(), extracted_data(r));
+        }
+        (None, None) => {}
     }
     Assessment { outcome: combine(&parts), reasons, breakdown: Value::Object(breakdown) }
 }
@@ -398,6 +613,8 @@ mod tests {
             mrz: Some(m),
             boxes: vec![],
             angle_deg: 0.0,
+            mrz_boxes: vec![],
+            detected: vec![],
             lines_detected: 2,
             lines_recognized: 2,
             timings_ms: Default::default(),
@@ -507,5 +724,46 @@ mod tests {
         assert_eq!(a.breakdown["frontBackAnalysis"]["breakdown"]["backSide"], "attention");
         let a = assess(Some(&r), Some("back"), true, &Declared::default(), &opts());
         assert_eq!(a.breakdown["frontBackAnalysis"]["result"], "clear");
+    }
+
+    #[test]
+    fn a_driving_licence_is_checked_on_its_barcode_data() {
+        let bc = crate::aamva::parse(crate::aamva::EXAMPLE).expect("aamva");
+        let declared = Declared {
+            document_type: Some("driving_license".into()),
+            issuing_country: Some("US".into()),
+            first_name: Some("Michael".into()),
+            last_name: Some("Sample".into()),
+            dob: Date::new(1986, 6, 6),
+            ..Default::default()
+        };
+        let ev = Evidence {
+            mrz: None,
+            mrz_side: None,
+            barcode: Some(&bc),
+            visual_zone: None,
+            forensics: &[],
+            has_back: true,
+        };
+        let o = CheckOptions { today: Date { year: 2024, month: 1, day: 1 }, ..opts() };
+        let a = assess_evidence(&ev, &declared, &o);
+        let b = &a.breakdown;
+        assert_eq!(a.outcome, "clear", "{b}");
+        assert_eq!(b["barcodeAnalysis"]["result"], "clear", "{b}");
+        assert!(b.get("mrzAnalysis").is_none(), "{b}");
+        assert_eq!(b["formatAnalysis"]["result"], "clear", "{b}");
+        assert_eq!(b["clientDataValidation"]["result"], "clear", "{b}");
+        assert_eq!(b["extractedData"]["documentDetails"]["documentNumber"], "T64235789");
+        assert_eq!(b["extractedData"]["holderDetails"]["address"]["city"], "RICHMOND");
+        // Expired at the end of 2024; the back is required for a card.
+        let ev = Evidence { has_back: false, ..ev };
+        let a = assess_evidence(&ev, &declared, &opts());
+        assert_eq!(a.outcome, "attention");
+        assert_eq!(
+            a.breakdown["contentAnalysis"]["breakdown"]["expirationDate"], "attention",
+            "{}",
+            a.breakdown
+        );
+        assert_eq!(a.breakdown["frontBackAnalysis"]["breakdown"]["backSide"], "attention");
     }
 }

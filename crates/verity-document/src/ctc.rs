@@ -46,6 +46,13 @@ fn fold(c: char) -> Option<char> {
         'ａ'..='ｚ' => char::from_u32(c as u32 - 'ａ' as u32 + 'A' as u32)?,
         '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32)?,
         'a'..='z' => c.to_ascii_uppercase(),
+        c if c.is_lowercase() => {
+            let mut up = c.to_uppercase();
+            match (up.next(), up.next()) {
+                (Some(u), None) => u,
+                _ => c,
+            }
+        }
         '〈' | '＜' | '‹' | '«' | 'く' => '<',
         c => c,
     };
@@ -61,7 +68,8 @@ impl Alphabet {
             let mut it = key.chars();
             let (Some(c), None) = (it.next(), it.next()) else { continue };
             if c == ' ' || c == '\u{3000}' {
-                folds.push((k, usize::MAX));
+                // A space is a symbol where the alphabet has one (visual-zone text), else blank.
+                folds.push((k, symbols.iter().position(|s| *s == ' ').unwrap_or(usize::MAX)));
                 continue;
             }
             if let Some(f) = fold(c) {

@@ -5,15 +5,21 @@
 //! - [`lines`]: the detector's map → oriented line boxes; a box → an upright line image.
 //! - [`ctc`]: decoding restricted to the 37 MRZ symbols, with per-character probabilities and
 //!   alternatives.
+//! - [`viz`]: the printed text around the MRZ, compared with it (`consistency`).
+//! - [`barcode`], [`aamva`]: PDF417 barcodes of North American cards and their AAMVA data.
 //! - [`read`]: the MRZ reader — locate the band, read only its lines, choose them by content,
 //!   correct only from the recogniser's own probabilities, flag every change.
 
+pub mod aamva;
+pub mod barcode;
 pub mod checks;
 pub mod ctc;
+pub mod forensic;
 pub mod lines;
 pub mod ocr;
 pub mod read;
 pub mod synth;
+pub mod viz;
 
 use std::path::PathBuf;
 
@@ -37,6 +43,7 @@ pub struct DocumentEngine {
     pub(crate) det: ocr::Detector,
     pub(crate) rec: ocr::Recognizer,
     pub(crate) mrz_alphabet: ctc::Alphabet,
+    pub(crate) viz_alphabet: ctc::Alphabet,
 }
 
 impl DocumentEngine {
@@ -51,6 +58,7 @@ impl DocumentEngine {
         let widths: &[usize] = if precompile { &ocr::REC_WIDTHS } else { &[] };
         let rec = ocr::Recognizer::load(&models.require(&PPOCR_REC)?, &models.require(&PPOCR_KEYS)?, widths)?;
         let mrz_alphabet = ctc::Alphabet::new(&rec.keys, ctc::MRZ_SYMBOLS);
-        Ok(Self { det, rec, mrz_alphabet })
+        let viz_alphabet = ctc::Alphabet::new(&rec.keys, viz::VIZ_SYMBOLS);
+        Ok(Self { det, rec, mrz_alphabet, viz_alphabet })
     }
 }

@@ -97,6 +97,12 @@ pub struct MrzReading {
     /// Angle of the MRZ's reading direction in the image, degrees (0 upright, 90 rotated
     /// clockwise, ±180 upside down).
     pub angle_deg: f32,
+    /// The MRZ's line boxes (reading order, oriented as read).
+    #[serde(skip)]
+    pub mrz_boxes: Vec<LineBox>,
+    /// Every text line the detector found (for the visual zone).
+    #[serde(skip)]
+    pub detected: Vec<LineBox>,
     pub lines_detected: usize,
     pub lines_recognized: usize,
     pub timings_ms: Timings,
@@ -751,12 +757,15 @@ impl DocumentEngine {
                 mrz: None,
                 boxes: vec![],
                 angle_deg: 0.0,
+                mrz_boxes: vec![],
+                detected: vec![],
                 lines_detected: 0,
                 lines_recognized: 0,
                 timings_ms: Timings::default(),
             },
         };
         reading.lines_detected = lines.len();
+        reading.detected = lines;
         reading.lines_recognized = recognized;
         reading.timings_ms = Timings { detect, recognize, total: ms(t0) };
         Ok(reading)
@@ -897,6 +906,8 @@ impl DocumentEngine {
                 mrz: Some(m),
                 boxes: boxes[s..s + n].iter().map(LineBox::corners).collect(),
                 angle_deg: b0.angle_deg(),
+                mrz_boxes: boxes[s..s + n].to_vec(),
+                detected: vec![],
                 lines_detected: 0,
                 lines_recognized: 0,
                 timings_ms: Timings::default(),

@@ -455,3 +455,79 @@ pub fn load_font(path: &std::path::Path) -> Result<Vec<u8>, String> {
 pub fn font(bytes: &[u8]) -> Result<FontRef<'_>, String> {
     FontRef::try_from_slice(bytes).map_err(|e| format!("not a font: {e}"))
 }
+
+/// A synthetic driving-licence back: its AAMVA payload and the photo of the card.
+#[derive(Debug, Clone)]
+pub struct SyntheticBack {
+    pub payload: String,
+    pub jpeg: Vec<u8>,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// A random AAMVA version 8 payload (US jurisdiction, `MMDDCCYY` dates).
+pub fn random_aamva(rng: &mut Rng) -> String {
+    let number_len = rng.int(7, 12) as usize;
+    let number = alnum(rng, number_len, 0.2);
+    let dob = date(rng, 1940, 2006);
+    let exp = date(rng, 2027, 2034);
+    let iss = date(rng, 2018, 2025);
+    let us = |d: Date| format!("{:02}{:02}{:04}", d.month, d.day, d.year);
+    let (state, iin) = *rng.pick(&[("VA", "636000"), ("CA", "636014"), ("NY", "636001"), ("TX", "636015")]);
+    let street = format!("{} {} ST", rng.int(1, 9999), rng.pick(SURNAMES));
+    let zip = format!("{:05}0000", rng.int(10000, 99999));
+    let sex = rng.int(1, 2);
+    let elements = [
+        format!("DAQ{number}"),
+        format!("DCS{}", rng.pick(SURNAMES)),
+        "DDEN".into(),
+        format!("DAC{}", rng.pick(GIVEN)),
+        "DDFN".into(),
+        format!("DAD{}", rng.pick(GIVEN)),
+        "DDGN".into(),
+        "DCAD".into(),
+        "DCBNONE".into(),
+        "DCDNONE".into(),
+        format!("DBD{}", us(iss)),
+        format!("DBB{}", us(dob)),
+        format!("DBA{}", us(exp)),
+        format!("DBC{sex}"),
+        format!("DAU0{} in", rng.int(58, 78)),
+        "DAYBRO".into(),
+        format!("DAG{street}"),
+        "DAICAPITAL CITY".into(),
+        format!("DAJ{state}"),
+        format!("DAK{zip}  "),
+        format!("DCF{}", alnum(rng, 20, 0.3)),
+        "DCGUSA".into(),
+    ];
+    let dl = format!("DL{}\r", elements.join("\n"));
+    let header_len = 21 + 10; // fixed header + one directory entry
+    format!("@\n\u{1e}\rANSI {iin}080001DL{:04}{:04}{dl}", header_len, dl.len())
+}
+
+/// Renders a card back carrying `payload` as PDF417 and photographs it at `sev`.
+pub fn licence_back(rng: &mut Rng, payload: &str, sev: Severity) -> Option<SyntheticBack> {
+    let code = crate::barcode::render_pdf417(payload, 3)?;
+    // An ID-1 card (85.6 × 54 mm) about 1.2 times as wide as the code.
+    let w = (code.width() as f32 * 1.2) as u32;
+    let h = ((w as f32) * 54.0 / 85.6) as u32;
+    let tint = [rng.range(225.0, 250.0), rng.range(225.0, 245.0), rng.range(210.0, 240.0)];
+    let (ox, oy) = ((w - code.width()) / 2, h.saturating_sub(code.height()) * 2 / 3);
+    let card = RgbImage::from_fn(w, h.max(code.height() + 8), |x, y| {
+        if x >= ox && y >= oy && x < ox + code.width() && y < oy + code.height() {
+            let v = code.get_pixel(x - ox, y - oy)[0];
+            if v == 0 {
+                return Rgb([20, 20, 30]);
+            }
+        }
+        // A few printed stripes above the code.
+        if y > h / 12 && y < h / 12 + 10 && x > w / 10 && x < w / 2 {
+            return Rgb([60, 60, 90]);
+        }
+        Rgb([tint[0] as u8, tint[1] as u8, tint[2] as u8])
+    });
+    let (photo, q) = photograph(rng, &card, sev);
+    let jpeg = verity_imaging::encode_jpeg(&photo, q);
+    Some(SyntheticBack { payload: payload.to_string(), jpeg, width: photo.width(), height: photo.height() })
+}

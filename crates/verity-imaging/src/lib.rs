@@ -20,6 +20,9 @@ use serde::Serialize;
 
 pub use image;
 
+pub mod metadata;
+pub mod pdf;
+
 /// Limits applied before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -116,6 +119,10 @@ pub enum ImageError {
     Corrupt { format: &'static str, detail: String },
     #[error("the {format} image uses an unsupported encoding: {detail}")]
     UnsupportedEncoding { format: &'static str, detail: String },
+    #[error("the PDF has no image on its first page; send the document as a photo or a scan (JPEG, PNG or a PDF with the image on page 1)")]
+    PdfWithoutImage,
+    #[error("the PDF is encrypted; send it without a password")]
+    PdfEncrypted,
 }
 
 impl ImageError {
@@ -130,6 +137,8 @@ impl ImageError {
             ImageError::TooSmall { .. } => "image_dimensions_too_small",
             ImageError::Corrupt { .. } => "image_corrupt",
             ImageError::UnsupportedEncoding { .. } => "image_encoding_unsupported",
+            ImageError::PdfWithoutImage => "pdf_without_image",
+            ImageError::PdfEncrypted => "pdf_encrypted",
         }
     }
 }
@@ -162,6 +171,9 @@ pub struct IntakeInfo {
     /// A progressive JPEG whose last scans were cut off: complete but at reduced quality. An
     /// integrity signal for fraud checks.
     pub truncated: bool,
+    /// Set when the image was taken from a PDF ([`decode_document`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pdf: Option<pdf::PdfInfo>,
 }
 
 /// Decodes untrusted bytes into an upright RGB image. See the module docs for the order of checks.
@@ -203,6 +215,25 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
             finish(d, format, bytes.len(), limits)
         }
     }
+}
+
+/// Decodes an identity-document upload: what [`decode`] takes, plus PDF, whose largest image
+/// on page 1 is decoded (see [`pdf`]). Selfies and other captures use [`decode`], which refuses PDF.
+pub fn decode_document(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
+    if sniff(bytes) != Sniffed::Other("pdf") {
+        return decode(bytes, limits);
+    }
+    if bytes.len() > limits.max_bytes {
+        return Err(ImageError::TooLarge { bytes: bytes.len(), max: limits.max_bytes });
+    }
+    let (inner, info) = pdf::extract_page1_image(bytes, limits)?;
+    // The embedded image was already bounded by the PDF's size and its declared dimensions;
+    // raw samples re-encoded as PNG may be larger than the PDF itself.
+    let inner_limits = Limits { max_bytes: usize::MAX, ..*limits };
+    let mut decoded = decode(&inner, &inner_limits)?;
+    decoded.info.bytes = bytes.len();
+    decoded.info.pdf = Some(info);
+    Ok(decoded)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -314,6 +345,7 @@ fn finish<D: ImageDecoder>(
         color,
         had_alpha,
         truncated: false,
+        pdf: None,
     };
     Ok(Decoded { image: rgb, info, exif })
 }

@@ -173,3 +173,132 @@ proptest::proptest! {
         let _ = decode(&data, &Limits::default());
     }
 }
+
+mod pdf_uploads {
+    use super::*;
+    use crate::pdf::{page_with_images, EmbeddedImage};
+
+    fn jpeg_image(img: &RgbImage) -> Vec<u8> {
+        encode_jpeg(img, 92)
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(data).expect("compress");
+        e.finish().expect("compress")
+    }
+
+    #[test]
+    fn the_largest_image_of_page_one_is_decoded() {
+        let small = quadrants(40, 30);
+        let big = quadrants(320, 200);
+        let (a, b) = (jpeg_image(&small), jpeg_image(&big));
+        let pdf = page_with_images(&[
+            EmbeddedImage {
+                width: 40,
+                height: 30,
+                filter: Some("DCTDecode"),
+                color_space: "DeviceRGB",
+                data: &a,
+            },
+            EmbeddedImage {
+                width: 320,
+                height: 200,
+                filter: Some("DCTDecode"),
+                color_space: "DeviceRGB",
+                data: &b,
+            },
+        ]);
+        let d = decode_document(&pdf, &Limits::default()).expect("pdf decodes");
+        assert_like(&d.image, &big);
+        let info = d.info.pdf.expect("pdf info");
+        assert_eq!((info.pages, info.images_on_page, info.width, info.height), (1, 2, 320, 200));
+        assert_eq!(info.filters, vec!["DCTDecode".to_string()]);
+        assert_eq!(d.info.bytes, pdf.len());
+        // Selfie intake still refuses PDF.
+        assert_eq!(decode(&pdf, &Limits::default()).unwrap_err().code(), "image_format_unsupported");
+    }
+
+    #[test]
+    fn raw_flate_rgb_and_gray_samples_are_read_exactly() {
+        let img = quadrants(64, 48);
+        let pdf = page_with_images(&[EmbeddedImage {
+            width: 64,
+            height: 48,
+            filter: Some("FlateDecode"),
+            color_space: "DeviceRGB",
+            data: &zlib(img.as_raw()),
+        }]);
+        let d = decode_document(&pdf, &Limits::default()).expect("flate rgb");
+        assert_eq!(d.image, img);
+        let gray: Vec<u8> = (0..64 * 48).map(|i| (i % 251) as u8).collect();
+        let pdf = page_with_images(&[EmbeddedImage {
+            width: 64,
+            height: 48,
+            filter: None,
+            color_space: "DeviceGray",
+            data: &gray,
+        }]);
+        let d = decode_document(&pdf, &Limits::default()).expect("raw gray");
+        assert_eq!(d.image.get_pixel(5, 0).0, [5, 5, 5]);
+        assert_eq!(d.image.get_pixel(63, 47).0, [((64 * 48 - 1) % 251) as u8; 3]);
+    }
+
+    #[test]
+    fn pdfs_without_a_usable_image_get_typed_errors() {
+        let lim = Limits::default();
+        let code = |b: &[u8]| decode_document(b, &lim).unwrap_err().code();
+        assert_eq!(code(&page_with_images(&[])), "pdf_without_image");
+        let jpx = page_with_images(&[EmbeddedImage {
+            width: 100,
+            height: 100,
+            filter: Some("JPXDecode"),
+            color_space: "DeviceRGB",
+            data: b"\0\0\0\x0cjP  ",
+        }]);
+        assert_eq!(code(&jpx), "image_encoding_unsupported");
+        let huge = page_with_images(&[EmbeddedImage {
+            width: 100_000,
+            height: 100_000,
+            filter: Some("FlateDecode"),
+            color_space: "DeviceRGB",
+            data: &zlib(&[0; 64]),
+        }]);
+        assert_eq!(code(&huge), "image_dimensions_too_large");
+        let short = page_with_images(&[EmbeddedImage {
+            width: 64,
+            height: 64,
+            filter: None,
+            color_space: "DeviceRGB",
+            data: &[1, 2, 3],
+        }]);
+        assert_eq!(code(&short), "image_corrupt");
+        let bad_jpeg = page_with_images(&[EmbeddedImage {
+            width: 64,
+            height: 64,
+            filter: Some("DCTDecode"),
+            color_space: "DeviceRGB",
+            data: b"not a jpeg",
+        }]);
+        assert_eq!(code(&bad_jpeg), "image_not_an_image");
+        assert_eq!(code(b"%PDF-1.7\nthis is not a pdf"), "image_corrupt");
+        let mut cut = page_with_images(&[]);
+        cut.truncate(cut.len() / 2);
+        assert_eq!(code(&cut), "image_corrupt");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn damaged_pdfs_never_panic(pos in 0usize..2000, byte in proptest::num::u8::ANY, cut in 0usize..2000) {
+            let img = quadrants(32, 32);
+            let mut pdf = page_with_images(&[EmbeddedImage {
+                width: 32, height: 32, filter: Some("FlateDecode"), color_space: "DeviceRGB", data: &zlib(img.as_raw()),
+            }]);
+            let n = pdf.len();
+            pdf[pos % n] = byte;
+            pdf.truncate(n - cut % (n - 8));
+            let _ = decode_document(&pdf, &Limits::default());
+        }
+    }
+}

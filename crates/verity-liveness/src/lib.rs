@@ -8,7 +8,9 @@
 //!   PAD over frames, active challenges and the planarity test.
 
 pub mod crop;
-pub mod metadata;
+/// File metadata (EXIF tags, JPEG quality): moved to `verity_imaging::metadata`, shared with the
+/// document engine's forensic signals.
+pub use verity_imaging::metadata;
 pub mod passive;
 pub mod photo;
 pub mod signals;

@@ -325,16 +325,9 @@ async fn file(s: &AppState, r: &Resource, name: &str) -> Result<Option<Vec<u8>>,
     }
 }
 
-fn is_pdf(b: &[u8]) -> bool {
-    b.starts_with(b"%PDF-")
-}
-
-/// The document's portrait, analysed (`Err("PDF")` for a PDF: that needs the document engine).
+/// The document's portrait, analysed (a PDF's largest image on page 1 stands for the document).
 fn analyze_document(face: &FaceEngine, doc: &[u8]) -> Result<verity_face::Analysis, String> {
-    if is_pdf(doc) {
-        return Err("PDF".to_string());
-    }
-    verity_imaging::decode(doc, &verity_imaging::Limits::default())
+    verity_imaging::decode_document(doc, &verity_imaging::Limits::default())
         .map_err(|e| e.to_string())
         .and_then(|d| face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string()))
 }
@@ -511,17 +504,15 @@ fn document_check(
         sides.push(("back", b));
     }
     let mut best: Option<(&str, verity_document::MrzReading)> = None;
+    let mut images = Vec::new();
     for (name, bytes) in sides {
-        if is_pdf(bytes) {
-            return not_processed(&format!(
-                "the document's {name} is a PDF: reading PDFs is not in this version"
-            ));
-        }
-        let img = match verity_imaging::decode(bytes, &lim) {
-            Ok(d) => d.image,
+        let decoded = match verity_imaging::decode_document(bytes, &lim) {
+            Ok(d) => d,
             Err(e) => return not_processed(&format!("the document's {name} cannot be read: {e}")),
         };
-        let r = match engine.read_mrz(&img, opts.today) {
+        images.push((name, decoded));
+        let img = &images[images.len() - 1].1.image;
+        let r = match engine.read_mrz(img, opts.today) {
             Ok(r) => r,
             Err(e) => return not_processed(&format!("document reading failed: {e}")),
         };
@@ -539,8 +530,51 @@ fn document_check(
         Some((s, r)) if r.found => (Some(*s), Some(r)),
         _ => (None, None),
     };
-    let a = verity_document::checks::assess(reading, side, back.is_some(), declared, opts);
+    // No MRZ: a PDF417 (AAMVA) barcode, looked for on the back first.
+    let barcode = if reading.is_none() {
+        images
+            .iter()
+            .rev()
+            .find_map(|(name, d)| verity_document::barcode::read_pdf417(&d.image).map(|b| (*name, b)))
+    } else {
+        None
+    };
+    let forensics: Vec<(&str, verity_document::forensic::Forensics)> =
+        if opts.coverage.iter().any(|c| c == "forensic") {
+            images.iter().map(|(n, d)| (*n, verity_document::forensic::inspect(d))).collect()
+        } else {
+            Vec::new()
+        };
+    // The printed text compared with the MRZ, when asked for.
+    let mut viz = None;
+    if let (Some(r), Some(sd), true) = (reading, side, opts.coverage.iter().any(|c| c == "consistency")) {
+        if let Some((_, d)) = images.iter().find(|(n, _)| *n == sd) {
+            match engine.read_visual_zone(&d.image, r) {
+                Ok(z) => {
+                    let found =
+                        r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &z)).unwrap_or_default();
+                    viz = Some((z, found));
+                }
+                Err(e) => return not_processed(&format!("document reading failed: {e}")),
+            }
+        }
+    }
+    let evidence = verity_document::checks::Evidence {
+        mrz: reading,
+        mrz_side: side,
+        barcode: barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref()),
+        visual_zone: viz.as_ref().map(|(_, f)| f.as_slice()),
+        forensics: &forensics,
+        has_back: back.is_some(),
+    };
+    let a = verity_document::checks::assess_evidence(&evidence, declared, opts);
     let mut out = json!({"outcome": a.outcome, "reasons": a.reasons, "breakdown": a.breakdown});
+    if let Some((z, _)) = &viz {
+        out["visualZone"] = json!({"lines": z.lines.iter().map(|l| json!({"text": l.text, "confidence": (l.confidence * 1000.0).round() / 1000.0})).collect::<Vec<_>>()});
+    }
+    if let Some((side, b)) = &barcode {
+        out["barcode"] = json!({"side": side, "format": b.format, "standard": if b.aamva.is_some() { "AAMVA" } else { "unknown" }, "angleDeg": b.angle_deg});
+    }
     if let Some(r) = reading {
         out["mrz"] = json!({"side": side, "lines": r.lines, "rawLines": r.raw_lines, "corrections": r.corrections, "confidence": r.confidence});
     }

@@ -764,21 +764,36 @@ fn document_checks_read_the_mrz_and_compare_it_with_the_client() {
         json!({"type": "person", "email": "s@example.hr", "personDetails": {"firstName": "Specimen", "lastName": "Specimen", "dob": "1982-12-25", "nationality": "HR"}}),
     );
     let client = r.body["id"].as_str().expect("id").to_string();
-    // The Croatian specimen passport, re-encoded as PNG (lossless).
+    // The Croatian specimen passport, sent as a PDF scan: its JPEG embedded as it is (lossless).
     let jpg =
         std::fs::read(shared().join("data/documents/images/passporteye/100_pass-hrv.jpg")).expect("img");
     let img = verity_imaging::decode(&jpg, &verity_imaging::Limits::default()).expect("decode").image;
-    let png = verity_imaging::encode_png(&img);
+    let pdf = verity_imaging::pdf::page_with_images(&[verity_imaging::pdf::EmbeddedImage {
+        width: img.width(),
+        height: img.height(),
+        filter: Some("DCTDecode"),
+        color_space: "DeviceRGB",
+        data: &jpg,
+    }]);
     let d = app.post(
         "/v1/documents",
         &key,
         json!({"clientId": client, "type": "passport", "issuingCountry": "HR"}),
     );
     let doc = d.body["id"].as_str().expect("id").to_string();
+    // A PDF without an image on page 1 is refused at the edge, with a stable code.
+    let text: Vec<String> = (0..2000).map(|i| format!("Terms and conditions, paragraph {i}.")).collect();
+    let empty = verity_imaging::pdf::text_page(&text.iter().map(String::as_str).collect::<Vec<_>>());
     let up = app.post(
         &format!("/v1/documents/{doc}/upload/front"),
         &key,
-        json!({"fileName": "front.png", "data": b64(&png)}),
+        json!({"fileName": "front.pdf", "data": b64(&empty)}),
+    );
+    assert_eq!((up.status, up.body["code"].as_str()), (422, Some("pdf_without_image")), "{}", up.body);
+    let up = app.post(
+        &format!("/v1/documents/{doc}/upload/front"),
+        &key,
+        json!({"fileName": "front.pdf", "data": b64(&pdf)}),
     );
     assert_eq!(up.status, 201, "{}", up.body);
     for (opts, param) in [
@@ -826,6 +841,59 @@ fn document_checks_read_the_mrz_and_compare_it_with_the_client() {
     let n = app.get(&format!("/v1/checks/{}", narrow.body["id"].as_str().expect("id")), &key).body;
     assert_eq!(n["result"]["outcome"], "clear", "{n}");
     assert!(n["result"]["breakdown"]["contentAnalysis"].is_null());
+}
+
+#[test]
+fn a_driving_licence_without_mrz_is_checked_on_its_pdf417_barcode() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let r = app.post(
+        "/v1/clients",
+        &key,
+        json!({"type": "person", "email": "m@example.com", "personDetails": {"firstName": "Michael", "lastName": "Sample", "dob": "1986-06-06"}}),
+    );
+    let client = r.body["id"].as_str().expect("id").to_string();
+    let d = app.post(
+        "/v1/documents",
+        &key,
+        json!({"clientId": client, "type": "driving_license", "issuingCountry": "US"}),
+    );
+    let doc = d.body["id"].as_str().expect("id").to_string();
+    let mut rng = verity_document::synth::Rng::new(5);
+    let back = verity_document::synth::licence_back(
+        &mut rng,
+        verity_document::aamva::EXAMPLE,
+        verity_document::synth::Severity::Mild,
+    )
+    .expect("renders");
+    for (side, bytes) in [("front", document("Abdullah_Gul_0001")), ("back", back.jpeg)] {
+        let up = app.post(
+            &format!("/v1/documents/{doc}/upload/{side}"),
+            &key,
+            json!({"fileName": format!("{side}.jpg"), "data": b64(&bytes)}),
+        );
+        assert_eq!(up.status, 201, "{}", up.body);
+    }
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "document_check", "documentId": doc}),
+    );
+    app.run_jobs();
+    let r = app.get(&format!("/v1/checks/{}", c.body["id"].as_str().expect("id")), &key).body;
+    let res = &r["result"];
+    let bd = &res["breakdown"];
+    assert_eq!(bd["barcodeAnalysis"]["result"], "clear", "{res}");
+    assert!(bd.get("mrzAnalysis").is_none(), "{res}");
+    assert_eq!(bd["extractedData"]["documentDetails"]["documentNumber"], "T64235789", "{res}");
+    assert_eq!(bd["extractedData"]["holderDetails"]["address"]["state"], "VA", "{res}");
+    assert_eq!(bd["formatAnalysis"]["result"], "clear", "{res}");
+    assert_eq!(bd["clientDataValidation"]["result"], "clear", "{res}");
+    assert_eq!(bd["frontBackAnalysis"]["result"], "clear", "{res}");
+    // The example licence expired in December 2024.
+    assert_eq!(bd["contentAnalysis"]["breakdown"]["expirationDate"], "attention", "{res}");
+    assert!(r["barcode"].is_null(), "the barcode summary is in the result: {r}");
+    assert_eq!(res["barcode"]["side"], "back", "{res}");
 }
 
 #[test]

@@ -38,7 +38,8 @@ impl FileKind {
 }
 
 /// Decodes and checks a base64 upload: size bounds, format by content (only `allowed`), and
-/// for images a full decode (corrupt, truncated or absurd dimensions are refused here).
+/// for images and PDFs a full decode of the image (corrupt, truncated or absurd dimensions, a PDF
+/// without an image on page 1 are refused here).
 pub async fn decode_upload(
     s: &AppState,
     data: Option<&str>,
@@ -118,9 +119,10 @@ pub async fn decode_upload(
             Some("data"),
         ));
     }
-    if kind != FileKind::Pdf {
+    {
+        // A PDF must carry a readable image on page 1 (the document's photo or scan).
         let checked = tokio::task::spawn_blocking(move || {
-            let r = verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).map(|_| ());
+            let r = verity_imaging::decode_document(&bytes, &verity_imaging::Limits::default()).map(|_| ());
             (bytes, r)
         })
         .await
@@ -129,9 +131,8 @@ pub async fn decode_upload(
         if let Err(e) = r {
             return Err(ApiError::invalid(e.code(), e.to_string(), Some("data")));
         }
-        return Ok((bytes, kind));
+        Ok((bytes, kind))
     }
-    Ok((bytes, kind))
 }
 
 /// A live-photo upload, borrowing the base64 text from the request body (no copy).

@@ -1,9 +1,9 @@
-//! What a photo's file says about where it came from: EXIF camera and software tags, and the
+//! What an image file says about where it came from: EXIF camera and software tags, and the
 //! JPEG quantisation tables (how hard the image was compressed, last time).
 
 use serde::Serialize;
 
-/// EXIF tags that matter for liveness.
+/// EXIF tags that matter for liveness and document forensics.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ExifSummary {
     pub make: Option<String>,

@@ -1,0 +1,504 @@
+//! The visual inspection zone (VIZ): the printed text around the MRZ, read with the same
+//! recogniser over a Latin alphabet (letters with their diacritics, digits, spaces and the usual
+//! punctuation), and compared with the MRZ — the `consistency` analysis of a document check.
+//!
+//! Comparison looks for each MRZ value in the printed text, the way an examiner does: the
+//! document number (spaces ignored, one character of OCR slack on numbers of 7+ characters),
+//! the surname and the first given name (after ICAO transliteration of the printed text:
+//! `MÜLLER` matches `MUELLER` or `MULLER`), the birth and expiry dates in the formats documents
+//! print (`12.08.1974`, `12/08/74`, `12 AUG 1974`, `12 AUG/AOÛT 74`, `1974-08-12`, `12 08 1974`).
+//! A value the MRZ has but the printed text does not show is `attention`: on a genuine document
+//! it means the zone was not readable (or the field is not printed), on an altered one that the
+//! two zones disagree — the reason says which field.
+
+use std::time::Instant;
+
+use image::RgbImage;
+use serde::Serialize;
+use verity_mrz::{Date, Mrz};
+
+use crate::ctc::LineRead;
+use crate::lines::{crop_line, LineBox};
+use crate::{DocumentEngine, DocumentError, MrzReading};
+
+/// The symbols read in the visual zone.
+pub const VIZ_SYMBOLS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-/'():<ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÐÑÒÓÔÕÖØÙÚÛÜÝÞŸŒŠŽĆČĐĘŁŃŚŹŻĂȘȚŐŰİĞŞĀĒĪŌŪĖĮŲ";
+
+/// At most this many lines are read (the largest), to bound the time.
+const MAX_LINES: usize = 28;
+
+/// A printed line.
+#[derive(Debug, Clone, Serialize)]
+pub struct VizLine {
+    pub text: String,
+    pub confidence: f32,
+    /// Centre in the image.
+    pub cx: f32,
+    pub cy: f32,
+}
+
+/// The visual zone's text.
+#[derive(Debug, Clone, Serialize)]
+pub struct VisualZone {
+    pub lines: Vec<VizLine>,
+    pub ms: f64,
+}
+
+/// One MRZ field looked for in the printed text.
+#[derive(Debug, Clone, Serialize)]
+pub struct FieldMatch {
+    pub field: &'static str,
+    /// The MRZ's value.
+    pub mrz: String,
+    /// The printed text it was found in.
+    pub printed: Option<String>,
+    /// `exact`, `transliterated`, `fuzzy` (one character off), or `not_found`.
+    pub how: &'static str,
+}
+
+impl FieldMatch {
+    pub fn found(&self) -> bool {
+        self.printed.is_some()
+    }
+}
+
+impl DocumentEngine {
+    /// Reads the printed lines that are not the MRZ. With an MRZ, lines are read in its reading
+    /// direction (the page's orientation); without one, as detected.
+    pub fn read_visual_zone(
+        &self,
+        img: &RgbImage,
+        reading: &MrzReading,
+    ) -> Result<VisualZone, DocumentError> {
+        let t = Instant::now();
+        let axis = reading.mrz_boxes.first().map(|b| (b.ux, b.uy));
+        let in_mrz = |b: &LineBox| {
+            reading.mrz_boxes.iter().any(|m| {
+                let (dx, dy) = (b.cx - m.cx, b.cy - m.cy);
+                let along = dx * m.ux + dy * m.uy;
+                let (nx, ny) = m.normal();
+                let across = dx * nx + dy * ny;
+                along.abs() <= m.half_len + m.half_h && across.abs() <= 1.2 * m.half_h
+            })
+        };
+        let mut boxes: Vec<LineBox> = reading
+            .detected
+            .iter()
+            .filter(|b| !in_mrz(b) && b.half_h >= 3.0 && b.aspect() >= 1.0)
+            .map(|b| match axis {
+                Some((ux, uy)) if b.ux * ux + b.uy * uy < 0.0 => b.flipped(),
+                None if b.ux < 0.0 => b.flipped(),
+                _ => *b,
+            })
+            .collect();
+        boxes.sort_by(|a, b| (b.half_len * b.half_h).total_cmp(&(a.half_len * a.half_h)));
+        boxes.truncate(MAX_LINES);
+        let reads = self.recognize_text(img, &boxes)?;
+        let mut lines: Vec<VizLine> = boxes
+            .iter()
+            .zip(reads)
+            .filter(|(_, r)| !r.text.trim().is_empty())
+            .map(|(b, r)| VizLine {
+                text: r.text.trim().to_string(),
+                confidence: r.confidence,
+                cx: b.cx,
+                cy: b.cy,
+            })
+            .collect();
+        // Reading order: down the page, then along the line (in the MRZ's frame when known).
+        let (ux, uy) = axis.unwrap_or((1.0, 0.0));
+        let (nx, ny) = (-uy, ux);
+        lines.sort_by(|a, b| {
+            let ka = (a.cx * nx + a.cy * ny, a.cx * ux + a.cy * uy);
+            let kb = (b.cx * nx + b.cy * ny, b.cx * ux + b.cy * uy);
+            (ka.0 / 8.0).round().total_cmp(&(kb.0 / 8.0).round()).then(ka.1.total_cmp(&kb.1))
+        });
+        Ok(VisualZone { lines, ms: t.elapsed().as_secs_f64() * 1e3 })
+    }
+
+    fn recognize_text(&self, img: &RgbImage, boxes: &[LineBox]) -> Result<Vec<LineRead>, DocumentError> {
+        let max_w = crate::ocr::REC_WIDTHS[crate::ocr::REC_WIDTHS.len() - 1];
+        let one = |b: &LineBox| -> Result<LineRead, DocumentError> {
+            let margin = 0.3 * b.half_h;
+            let ext = LineBox { half_len: b.half_len + margin, ..*b };
+            let crop = crop_line(img, &ext, max_w);
+            let out = self.rec.run(&crop)?;
+            Ok(self.viz_alphabet.decode(&out.probs, out.steps, out.classes))
+        };
+        // Two cores: two halves in parallel.
+        let mid = boxes.len().div_ceil(2);
+        let (a, b) = boxes.split_at(mid);
+        std::thread::scope(|scope| {
+            let h = scope.spawn(|| b.iter().map(one).collect::<Result<Vec<_>, _>>());
+            let mut first = a.iter().map(one).collect::<Result<Vec<_>, _>>()?;
+            let second =
+                h.join().unwrap_or_else(|_| Err(DocumentError::Inference("recognition panicked".into())))?;
+            first.extend(second);
+            Ok(first)
+        })
+    }
+}
+
+/// Printed text folded for comparison: ICAO transliteration (`Ü` → `UE`/`U` variants are tried
+/// by the caller), upper case, runs of spaces and punctuation kept as single spaces.
+fn normalise(s: &str) -> String {
+    let t = verity_mrz::translit::to_mrz(s);
+    t.replace('<', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Looks for the MRZ's values in the printed lines.
+pub fn compare(m: &Mrz, viz: &VisualZone) -> Vec<FieldMatch> {
+    let lines: Vec<&str> = viz.lines.iter().map(|l| l.text.as_str()).collect();
+    let mut out = Vec::new();
+    let number = m.document_number.replace('<', "");
+    if !number.is_empty() {
+        out.push(find_number(&number, &lines));
+    }
+    let surname = m.surname.trim();
+    if !surname.is_empty() {
+        out.push(find_name("lastName", surname, &lines));
+    }
+    if let Some(first) = m.given_names.split_whitespace().next() {
+        out.push(find_name("firstName", first, &lines));
+    }
+    if let Some(d) = m.birth_date {
+        out.push(find_date("dob", d, &lines));
+    }
+    if let Some(d) = m.expiry_date {
+        out.push(find_date("expirationDate", d, &lines));
+    }
+    out
+}
+
+fn find_number(number: &str, lines: &[&str]) -> FieldMatch {
+    let want: Vec<char> = number.chars().collect();
+    let mut fuzzy: Option<String> = None;
+    for l in lines {
+        let compact: String = l.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        if compact.contains(number) {
+            return FieldMatch {
+                field: "documentNumber",
+                mrz: number.into(),
+                printed: Some(l.to_string()),
+                how: "exact",
+            };
+        }
+        if want.len() >= 7 && fuzzy.is_none() {
+            let c: Vec<char> = compact.chars().collect();
+            if c.len() >= want.len()
+                && c.windows(want.len()).any(|w| w.iter().zip(&want).filter(|(a, b)| a != b).count() <= 1)
+            {
+                fuzzy = Some(l.to_string());
+            }
+        }
+    }
+    let how = if fuzzy.is_some() { "fuzzy" } else { "not_found" };
+    FieldMatch { field: "documentNumber", mrz: number.into(), printed: fuzzy, how }
+}
+
+fn find_name(field: &'static str, name: &str, lines: &[&str]) -> FieldMatch {
+    let want = name.to_string();
+    let words: Vec<&str> = want.split(' ').collect();
+    for l in lines {
+        // The printed line's words, transliterated; the name must appear as whole words.
+        for variant in verity_mrz::translit::variants(l) {
+            let norm = normalise(&variant);
+            let toks: Vec<&str> = norm.split(' ').collect();
+            if toks.windows(words.len()).any(|w| w == words.as_slice()) {
+                let how = if l.to_uppercase().contains(name) { "exact" } else { "transliterated" };
+                return FieldMatch { field, mrz: name.into(), printed: Some(l.to_string()), how };
+            }
+        }
+    }
+    // One character of OCR slack on names of 5+ letters.
+    if want.len() >= 5 && words.len() == 1 {
+        for l in lines {
+            let norm = normalise(l);
+            if norm.split(' ').any(|t| {
+                t.len() == want.len() && t.chars().zip(want.chars()).filter(|(a, b)| a != b).count() <= 1
+            }) {
+                return FieldMatch { field, mrz: name.into(), printed: Some(l.to_string()), how: "fuzzy" };
+            }
+        }
+    }
+    FieldMatch { field, mrz: name.into(), printed: None, how: "not_found" }
+}
+
+/// Month names and abbreviations as documents print them (English, French, German, Spanish,
+/// Italian, Portuguese, Dutch), transliterated.
+const MONTHS: [&[&str]; 12] = [
+    &["JAN", "JANV", "JANVIER", "JANUARY", "JANUAR", "ENE", "ENERO", "GEN", "GENN", "JANEIRO", "JANUARI"],
+    &["FEB", "FEV", "FEVR", "FEVRIER", "FEBRUARY", "FEBRUAR", "FEBRERO", "FEBBRAIO", "FEVEREIRO", "FEBRUARI"],
+    &["MAR", "MARS", "MARCH", "MAERZ", "MARZ", "MARZO", "MARCO", "MAART", "MRT"],
+    &["APR", "AVR", "AVRIL", "APRIL", "ABR", "ABRIL", "APRILE"],
+    &["MAY", "MAI", "MAG", "MAGGIO", "MAYO", "MAIO", "MEI"],
+    &["JUN", "JUIN", "JUNE", "JUNI", "GIU", "GIUGNO", "JUNIO", "JUNHO"],
+    &["JUL", "JUIL", "JUILLET", "JULY", "JULI", "LUG", "LUGLIO", "JULIO", "JULHO"],
+    &["AUG", "AOUT", "AUGUST", "AGO", "AGOSTO", "AUGUSTUS"],
+    &["SEP", "SEPT", "SEPTEMBRE", "SEPTEMBER", "SET", "SETTEMBRE", "SEPTIEMBRE", "SETEMBRO"],
+    &["OCT", "OCTOBRE", "OCTOBER", "OKT", "OKTOBER", "OTT", "OTTOBRE", "OCTUBRE", "OUT", "OUTUBRO"],
+    &["NOV", "NOVEMBRE", "NOVEMBER", "NOVIEMBRE", "NOVEMBRO"],
+    &["DEC", "DECEMBRE", "DECEMBER", "DEZ", "DEZEMBER", "DIC", "DICEMBRE", "DICIEMBRE", "DEZEMBRO"],
+];
+
+fn month_of(word: &str) -> Option<u32> {
+    MONTHS.iter().position(|names| names.contains(&word)).map(|i| i as u32 + 1)
+}
+
+/// Upper case ASCII letters and digits, diacritics folded (`Û` → `U`), everything else a space.
+fn fold_ascii(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_uppercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if c.is_alphabetic() {
+            out.push_str(&verity_mrz::translit::to_mrz(&c.to_string()));
+        } else {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Every date printed on a line, as (year, month, day); two-digit years kept as 0–99.
+pub fn dates_in(line: &str) -> Vec<(i32, u32, u32)> {
+    let norm = fold_ascii(line);
+    // Tokens: numbers and words, separators dropped; "AUG/AOUT" gives two month words in a row.
+    let toks: Vec<String> = norm
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .flat_map(split_alnum)
+        .collect();
+    let num = |t: &str| t.chars().all(|c| c.is_ascii_digit()).then(|| t.parse::<u32>().ok()).flatten();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        // DDMMYYYY / YYYYMMDD run together.
+        if t.len() == 8 && num(t).is_some() {
+            let (a, b, c) = (&t[0..2], &t[2..4], &t[4..8]);
+            out.push((c.parse().unwrap_or(0), b.parse().unwrap_or(0), a.parse().unwrap_or(0)));
+            out.push((
+                t[0..4].parse().unwrap_or(0),
+                t[4..6].parse().unwrap_or(0),
+                t[6..8].parse().unwrap_or(0),
+            ));
+        }
+        if let Some(a) = num(t) {
+            // Day, then month (number or name, possibly two names), then year.
+            let mut j = i + 1;
+            let month = match toks.get(j).map(String::as_str) {
+                Some(m) if num(m).is_some() => {
+                    j += 1;
+                    num(m)
+                }
+                Some(m) => {
+                    let mo = month_of(m);
+                    if mo.is_some() {
+                        j += 1;
+                        while toks.get(j).is_some_and(|w| month_of(w).is_some()) {
+                            j += 1;
+                        }
+                    }
+                    mo
+                }
+                None => None,
+            };
+            if let (Some(mo), Some(y)) = (month, toks.get(j).and_then(|y| num(y))) {
+                if t.len() == 4 {
+                    // YYYY MM DD
+                    out.push((a as i32, mo, y));
+                } else if t.len() <= 2 {
+                    out.push((y as i32, mo, a));
+                    // MM DD YYYY (US)
+                    out.push((y as i32, a, mo));
+                }
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// "12AUG74" → "12", "AUG", "74".
+fn split_alnum(t: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in t.chars() {
+        match out.last_mut() {
+            Some(last) if last.chars().last().is_some_and(|p| p.is_ascii_digit() == c.is_ascii_digit()) => {
+                last.push(c)
+            }
+            _ => out.push(c.to_string()),
+        }
+    }
+    out
+}
+
+fn find_date(field: &'static str, d: Date, lines: &[&str]) -> FieldMatch {
+    let mrz = d.iso();
+    for l in lines {
+        let hit = dates_in(l).into_iter().any(|(y, m, day)| {
+            m == d.month && day == d.day && (y == d.year || (y < 100 && y == d.year.rem_euclid(100)))
+        });
+        if hit {
+            return FieldMatch { field, mrz, printed: Some(l.to_string()), how: "exact" };
+        }
+    }
+    FieldMatch { field, mrz, printed: None, how: "not_found" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_dates_are_found_in_the_usual_formats() {
+        let has = |line: &str, y: i32, m: u32, d: u32| {
+            dates_in(line).iter().any(|&(yy, mm, dd)| mm == m && dd == d && (yy == y || yy == y % 100))
+        };
+        assert!(has("12 AUG/AOÛT 74", 1974, 8, 12));
+        assert!(has("Date of birth 12.08.1974", 1974, 8, 12));
+        assert!(has("12/08/74", 1974, 8, 12));
+        assert!(has("1974-08-12", 1974, 8, 12));
+        assert!(has("12 08 1974", 1974, 8, 12));
+        assert!(has("12AUG1974", 1974, 8, 12));
+        assert!(has("15 AVR/APR 2012", 2012, 4, 15));
+        assert!(has("08/12/1974", 1974, 8, 12)); // US order
+        assert!(!has("L898902C3", 1974, 8, 12));
+        assert!(dates_in("").is_empty());
+    }
+
+    fn mrz() -> Mrz {
+        verity_mrz::parse(
+            &["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO7408122F1204159ZE184226B<<<<<10"],
+            &verity_mrz::Options {
+                mode: verity_mrz::Mode::Tolerant,
+                today: Date { year: 2010, month: 1, day: 1 },
+            },
+        )
+        .expect("parse")
+    }
+
+    fn zone(lines: &[&str]) -> VisualZone {
+        VisualZone {
+            lines: lines
+                .iter()
+                .map(|t| VizLine { text: t.to_string(), confidence: 0.9, cx: 0.0, cy: 0.0 })
+                .collect(),
+            ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_mrz_values_are_found_in_the_printed_text() {
+        let viz =
+            zone(&["PASSPORT", "L898902C3", "ERIKSSON", "ANNA MARIA", "12 AUG/AOUT 74", "15 APR/AVR 12"]);
+        let r = compare(&mrz(), &viz);
+        assert!(r.iter().all(FieldMatch::found), "{r:?}");
+        // A changed printed name and a misread number character.
+        let viz = zone(&["L898 9O2C3", "ERIKSEN", "ANNA MARIA", "12 AUG 74", "15.04.2012"]);
+        let r = compare(&mrz(), &viz);
+        let get = |f: &str| r.iter().find(|m| m.field == f).expect("field");
+        assert_eq!(get("documentNumber").how, "fuzzy");
+        assert_eq!(get("lastName").how, "not_found");
+        assert_eq!(get("firstName").how, "exact");
+        assert!(get("dob").found() && get("expirationDate").found());
+    }
+
+    #[test]
+    fn fields_the_mrz_lacks_are_read_after_their_labels() {
+        let z = zone(&["Place of birth/Lieu de naissance", "ZENITH", "Authority: UTOPIA POLICE"]);
+        let f = labelled_fields(&z);
+        let get = |n: &str| f.iter().find(|x| x.field == n).map(|x| x.value.clone());
+        assert_eq!(get("place_of_birth").as_deref(), Some("ZENITH"));
+        assert_eq!(get("authority").as_deref(), Some("UTOPIA POLICE"));
+        assert_eq!(get("address"), None);
+    }
+
+    #[test]
+    fn names_with_diacritics_match_their_transliteration() {
+        let m = verity_mrz::parse(
+            &["P<D<<MUELLER<<JOERG<<<<<<<<<<<<<<<<<<<<<<<<<", "C01X00T478D<<6408125M2702283<<<<<<<<<<<<<<<4"],
+            &verity_mrz::Options {
+                mode: verity_mrz::Mode::Tolerant,
+                today: Date { year: 2020, month: 1, day: 1 },
+            },
+        )
+        .expect("parse");
+        let r = compare(&m, &zone(&["MÜLLER", "JÖRG"]));
+        let get = |f: &str| r.iter().find(|x| x.field == f).expect("field");
+        assert_eq!(get("lastName").how, "transliterated", "{r:?}");
+        assert_eq!(get("firstName").how, "transliterated", "{r:?}");
+    }
+}
+
+/// A field read from the printed text by its label.
+#[derive(Debug, Clone, Serialize)]
+pub struct LabelledField {
+    pub field: &'static str,
+    pub value: String,
+    pub confidence: f32,
+}
+
+/// Labels of fields the MRZ lacks, in the languages documents print them (transliterated).
+const LABELS: &[(&str, &[&str])] = &[
+    (
+        "place_of_birth",
+        &[
+            "PLACE OF BIRTH",
+            "LIEU DE NAISSANCE",
+            "GEBURTSORT",
+            "LUGAR DE NACIMIENTO",
+            "LUOGO DI NASCITA",
+            "LOCAL DE NASCIMENTO",
+            "GEBOORTEPLAATS",
+            "MIEJSCE URODZENIA",
+        ],
+    ),
+    (
+        "address",
+        &[
+            "ADDRESS",
+            "ADRESSE",
+            "DOMICILE",
+            "ANSCHRIFT",
+            "WOHNORT",
+            "DOMICILIO",
+            "INDIRIZZO",
+            "MORADA",
+            "ADRES",
+        ],
+    ),
+    ("authority", &["AUTHORITY", "AUTORITE", "BEHOERDE", "AUTORIDAD", "AUTORITA", "AUTORIDADE"]),
+];
+
+/// Fields found after their label: the rest of the label's line if it holds more than the
+/// label, else the next line. The confidence is the recogniser's for that line.
+pub fn labelled_fields(viz: &VisualZone) -> Vec<LabelledField> {
+    let mut out = Vec::new();
+    for (field, labels) in LABELS {
+        'lines: for (i, l) in viz.lines.iter().enumerate() {
+            let norm = fold_ascii(&l.text).split_whitespace().collect::<Vec<_>>().join(" ");
+            for label in *labels {
+                if let Some(pos) = norm.find(label) {
+                    // Bilingual labels ("Place of birth / Lieu de naissance"): skip other labels
+                    // and separators after it.
+                    let rest = norm[pos + label.len()..].trim_matches(|c: char| !c.is_ascii_alphanumeric());
+                    let rest_is_label = labels.iter().any(|o| rest.starts_with(o)) || rest.len() < 2;
+                    let (value, confidence) = if !rest_is_label {
+                        (rest.to_string(), l.confidence)
+                    } else if let Some(next) = viz.lines.get(i + 1) {
+                        (next.text.clone(), next.confidence)
+                    } else {
+                        continue;
+                    };
+                    if !value.trim().is_empty() {
+                        out.push(LabelledField { field, value: value.trim().to_string(), confidence });
+                        break 'lines;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
