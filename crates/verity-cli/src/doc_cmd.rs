@@ -159,10 +159,17 @@ pub fn document_read(
         }
     }
     let aamva = barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref());
-    // The printed text of the side the MRZ is on (else the front), compared with the MRZ.
+    // The printed text of both sides, compared with the MRZ.
     let viz = if visual_zone {
-        let img = &sides.iter().find(|(n, _)| r.found && *n == side).unwrap_or(&sides[0]).1.image;
-        let z = engine.read_visual_zone(img, &r)?;
+        // The MRZ side around its MRZ, the other side whole (cards print their data on the front).
+        let mut z = verity_document::viz::VisualZone::default();
+        for (n, d) in &sides {
+            z = z.join(if r.found && *n == side {
+                engine.read_visual_zone(&d.image, &r)?
+            } else {
+                engine.read_page_text(&d.image)?
+            });
+        }
         let found = r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &z)).unwrap_or_default();
         Some((z, found))
     } else {

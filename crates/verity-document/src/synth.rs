@@ -436,9 +436,31 @@ fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
 
 /// One synthetic document photo.
 pub fn generate(rng: &mut Rng, font: &FontRef<'_>, format: Format, sev: Severity) -> Synthetic {
+    generate_printed(rng, font, format, sev, false)
+}
+
+/// An altered document: the visual zone prints another surname than the MRZ carries (what a
+/// forger who edits the printed name but cannot recompute the MRZ leaves behind).
+pub fn generate_altered(rng: &mut Rng, font: &FontRef<'_>, format: Format, sev: Severity) -> Synthetic {
+    generate_printed(rng, font, format, sev, true)
+}
+
+fn generate_printed(
+    rng: &mut Rng,
+    font: &FontRef<'_>,
+    format: Format,
+    sev: Severity,
+    alter: bool,
+) -> Synthetic {
     let data = random_data(rng, format);
     let lines = compose(format, &data).unwrap_or_default();
-    let doc = render(rng, font, format, &lines, &data);
+    let mut printed = data.clone();
+    if alter {
+        while printed.surname == data.surname {
+            printed.surname = rng.pick(SURNAMES).to_string();
+        }
+    }
+    let doc = render(rng, font, format, &lines, &printed);
     let (photo, q) = photograph(rng, &doc, sev);
     let jpeg = verity_imaging::encode_jpeg(&photo, q);
     Synthetic { format, lines, jpeg, width: photo.width(), height: photo.height() }

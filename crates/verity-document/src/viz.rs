@@ -38,10 +38,19 @@ pub struct VizLine {
 }
 
 /// The visual zone's text.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct VisualZone {
     pub lines: Vec<VizLine>,
     pub ms: f64,
+}
+
+impl VisualZone {
+    /// Both sides' text as one zone (a card prints its data on the front, its MRZ on the back).
+    pub fn join(mut self, other: VisualZone) -> VisualZone {
+        self.lines.extend(other.lines);
+        self.ms += other.ms;
+        self
+    }
 }
 
 /// One MRZ field looked for in the printed text.
@@ -70,10 +79,29 @@ impl DocumentEngine {
         img: &RgbImage,
         reading: &MrzReading,
     ) -> Result<VisualZone, DocumentError> {
+        self.read_text(img, &reading.detected, &reading.mrz_boxes)
+    }
+
+    /// Reads every printed line of a page with no MRZ (e.g. the front of an ID card whose MRZ
+    /// is on the back), lines oriented as detected.
+    pub fn read_page_text(&self, img: &RgbImage) -> Result<VisualZone, DocumentError> {
         let t = Instant::now();
-        let axis = reading.mrz_boxes.first().map(|b| (b.ux, b.uy));
+        let lines = self.detect_lines(img)?;
+        let mut z = self.read_text(img, &lines, &[])?;
+        z.ms = t.elapsed().as_secs_f64() * 1e3;
+        Ok(z)
+    }
+
+    fn read_text(
+        &self,
+        img: &RgbImage,
+        detected: &[LineBox],
+        mrz_boxes: &[LineBox],
+    ) -> Result<VisualZone, DocumentError> {
+        let t = Instant::now();
+        let axis = mrz_boxes.first().map(|b| (b.ux, b.uy));
         let in_mrz = |b: &LineBox| {
-            reading.mrz_boxes.iter().any(|m| {
+            mrz_boxes.iter().any(|m| {
                 let (dx, dy) = (b.cx - m.cx, b.cy - m.cy);
                 let along = dx * m.ux + dy * m.uy;
                 let (nx, ny) = m.normal();
@@ -81,8 +109,7 @@ impl DocumentEngine {
                 along.abs() <= m.half_len + m.half_h && across.abs() <= 1.2 * m.half_h
             })
         };
-        let mut boxes: Vec<LineBox> = reading
-            .detected
+        let mut boxes: Vec<LineBox> = detected
             .iter()
             .filter(|b| !in_mrz(b) && b.half_h >= 3.0 && b.aspect() >= 1.0)
             .map(|b| match axis {
@@ -210,13 +237,24 @@ fn find_name(field: &'static str, name: &str, lines: &[&str]) -> FieldMatch {
             }
         }
     }
-    // One character of OCR slack on names of 5+ letters.
-    if want.len() >= 5 && words.len() == 1 {
+    // Glued to the next word by the reader ("ERIKSSON,ANNAMARIA"): the name in the line's
+    // letters run together, from four letters.
+    let compact_name: String = want.chars().filter(|c| *c != ' ').collect();
+    if compact_name.len() >= 4 {
         for l in lines {
-            let norm = normalise(l);
-            if norm.split(' ').any(|t| {
-                t.len() == want.len() && t.chars().zip(want.chars()).filter(|(a, b)| a != b).count() <= 1
-            }) {
+            let compact: String = normalise(l).chars().filter(|c| *c != ' ').collect();
+            if compact.contains(&compact_name) {
+                return FieldMatch { field, mrz: name.into(), printed: Some(l.to_string()), how: "exact" };
+            }
+        }
+    }
+    // OCR slack: one wrong, missing or extra letter per six (none under six letters), over
+    // the line with spaces and punctuation removed (so "UKITEO-KINGDOM" can match).
+    let slack = compact_name.len() / 6;
+    if compact_name.len() >= 5 && slack >= 1 {
+        for l in lines {
+            let compact: String = normalise(l).chars().filter(|c| *c != ' ').collect();
+            if within(&compact_name, &compact, slack) {
                 return FieldMatch { field, mrz: name.into(), printed: Some(l.to_string()), how: "fuzzy" };
             }
         }
@@ -241,10 +279,6 @@ const MONTHS: [&[&str]; 12] = [
     &["DEC", "DECEMBRE", "DECEMBER", "DEZ", "DEZEMBER", "DIC", "DICEMBRE", "DICIEMBRE", "DEZEMBRO"],
 ];
 
-fn month_of(word: &str) -> Option<u32> {
-    MONTHS.iter().position(|names| names.contains(&word)).map(|i| i as u32 + 1)
-}
-
 /// Upper case ASCII letters and digits, diacritics folded (`Û` → `U`), everything else a space.
 fn fold_ascii(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -260,91 +294,119 @@ fn fold_ascii(s: &str) -> String {
     out
 }
 
-/// Every date printed on a line, as (year, month, day); two-digit years kept as 0–99.
-pub fn dates_in(line: &str) -> Vec<(i32, u32, u32)> {
-    let norm = fold_ascii(line);
-    // Tokens: numbers and words, separators dropped; "AUG/AOUT" gives two month words in a row.
-    let toks: Vec<String> = norm
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .flat_map(split_alnum)
-        .collect();
-    let num = |t: &str| t.chars().all(|c| c.is_ascii_digit()).then(|| t.parse::<u32>().ok()).flatten();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < toks.len() {
-        let t = &toks[i];
-        // DDMMYYYY / YYYYMMDD run together.
-        if t.len() == 8 && num(t).is_some() {
-            let (a, b, c) = (&t[0..2], &t[2..4], &t[4..8]);
-            out.push((c.parse().unwrap_or(0), b.parse().unwrap_or(0), a.parse().unwrap_or(0)));
-            out.push((
-                t[0..4].parse().unwrap_or(0),
-                t[4..6].parse().unwrap_or(0),
-                t[6..8].parse().unwrap_or(0),
-            ));
-        }
-        if let Some(a) = num(t) {
-            // Day, then month (number or name, possibly two names), then year.
-            let mut j = i + 1;
-            let month = match toks.get(j).map(String::as_str) {
-                Some(m) if num(m).is_some() => {
-                    j += 1;
-                    num(m)
-                }
-                Some(m) => {
-                    let mo = month_of(m);
-                    if mo.is_some() {
-                        j += 1;
-                        while toks.get(j).is_some_and(|w| month_of(w).is_some()) {
-                            j += 1;
-                        }
-                    }
-                    mo
-                }
-                None => None,
-            };
-            if let (Some(mo), Some(y)) = (month, toks.get(j).and_then(|y| num(y))) {
-                if t.len() == 4 {
-                    // YYYY MM DD
-                    out.push((a as i32, mo, y));
-                } else if t.len() <= 2 {
-                    out.push((y as i32, mo, a));
-                    // MM DD YYYY (US)
-                    out.push((y as i32, a, mo));
-                }
-            }
-        }
-        i += 1;
-    }
-    out
-}
-
-/// "12AUG74" → "12", "AUG", "74".
-fn split_alnum(t: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for c in t.chars() {
-        match out.last_mut() {
-            Some(last) if last.chars().last().is_some_and(|p| p.is_ascii_digit() == c.is_ascii_digit()) => {
-                last.push(c)
-            }
-            _ => out.push(c.to_string()),
-        }
-    }
-    out
-}
-
 fn find_date(field: &'static str, d: Date, lines: &[&str]) -> FieldMatch {
     let mrz = d.iso();
     for l in lines {
-        let hit = dates_in(l).into_iter().any(|(y, m, day)| {
-            m == d.month && day == d.day && (y == d.year || (y < 100 && y == d.year.rem_euclid(100)))
-        });
-        if hit {
+        if contains_date(l, d) {
             return FieldMatch { field, mrz, printed: Some(l.to_string()), how: "exact" };
         }
     }
     FieldMatch { field, mrz, printed: None, how: "not_found" }
+}
+
+/// Whether `line` prints `d` in one of the usual forms, looked for in the line's letters and
+/// digits run together (dates are often glued to the next field by the reader): day month year
+/// with numeric or named months (one or more names: `12AUGAOUT74`), year month day, the US
+/// month day year; two- or four-digit years. Letters read in a digit's place and the reverse
+/// (`O`/`0`, `I`/`1`, `J`/`3`…) are folded per part.
+pub fn contains_date(line: &str, d: Date) -> bool {
+    let compact: String = fold_ascii(line).chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+    let digits: String = compact.chars().map(as_digit).collect();
+    let letters: String = compact.chars().map(as_letter).collect();
+    let (dd, mm) = (format!("{:02}", d.day), format!("{:02}", d.month));
+    let (yyyy, yy) = (format!("{:04}", d.year), format!("{:02}", d.year.rem_euclid(100)));
+    for y in [&yyyy, &yy] {
+        for form in [format!("{dd}{mm}{y}"), format!("{mm}{dd}{y}")] {
+            if digits.contains(&form) {
+                return true;
+            }
+        }
+    }
+    if digits.contains(&format!("{yyyy}{mm}{dd}")) {
+        return true;
+    }
+    // Day, month name(s), year.
+    let names = MONTHS[(d.month as usize).saturating_sub(1).min(11)];
+    let years = [yyyy.as_str(), yy.as_str()];
+    // After the day: one or more of the month's names, then the year (every way of cutting
+    // the names is tried: "JUINJUN1978" must not take "JUNI" from "JUN" + "1978").
+    fn rest(letters: &str, digits: &str, at: usize, named: bool, names: &[&str], years: &[&str]) -> bool {
+        if named && years.iter().any(|y| digits.get(at..at + y.len()) == Some(*y)) {
+            return true;
+        }
+        names.iter().any(|m| {
+            letters.get(at..at + m.len()) == Some(*m)
+                && rest(letters, digits, at + m.len(), true, names, years)
+        })
+    }
+    let short_day = d.day.to_string();
+    for start in 0..compact.len() {
+        for day in [dd.as_str(), short_day.as_str()] {
+            if digits.get(start..start + day.len()) != Some(day) {
+                continue;
+            }
+            // A one-digit day must not be the end of a longer number.
+            if day.len() == 1 && start > 0 && compact.as_bytes()[start - 1].is_ascii_digit() {
+                continue;
+            }
+            if rest(&letters, &digits, start + day.len(), false, names, &years) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn as_digit(c: char) -> char {
+    match c {
+        'O' | 'D' | 'Q' => '0',
+        'I' | 'L' => '1',
+        'Z' => '2',
+        'J' => '3',
+        'A' => '4',
+        'S' => '5',
+        'G' => '6',
+        'T' => '7',
+        'B' => '8',
+        c => c,
+    }
+}
+
+fn as_letter(c: char) -> char {
+    match c {
+        '0' => 'O',
+        '1' => 'I',
+        '2' => 'Z',
+        '3' => 'J',
+        '5' => 'S',
+        '6' => 'G',
+        '8' => 'B',
+        c => c,
+    }
+}
+
+/// Whether `needle` occurs in `hay` with at most `k` edits (substitutions, insertions,
+/// deletions): approximate substring matching (Sellers' algorithm).
+fn within(needle: &str, hay: &str, k: usize) -> bool {
+    let p: Vec<char> = needle.chars().collect();
+    let mut col: Vec<usize> = (0..=p.len()).collect();
+    if col[p.len()] <= k {
+        return true;
+    }
+    for c in hay.chars() {
+        let mut prev_diag = col[0];
+        col[0] = 0; // a match may start anywhere
+        for i in 1..=p.len() {
+            let cur = col[i];
+            let cost = usize::from(p[i - 1] != c);
+            col[i] = (prev_diag + cost).min(col[i] + 1).min(col[i - 1] + 1);
+            prev_diag = cur;
+        }
+        if col[p.len()] <= k {
+            return true;
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -353,9 +415,8 @@ mod tests {
 
     #[test]
     fn printed_dates_are_found_in_the_usual_formats() {
-        let has = |line: &str, y: i32, m: u32, d: u32| {
-            dates_in(line).iter().any(|&(yy, mm, dd)| mm == m && dd == d && (yy == y || yy == y % 100))
-        };
+        let has =
+            |line: &str, y: i32, m: u32, d: u32| contains_date(line, Date { year: y, month: m, day: d });
         assert!(has("12 AUG/AOÛT 74", 1974, 8, 12));
         assert!(has("Date of birth 12.08.1974", 1974, 8, 12));
         assert!(has("12/08/74", 1974, 8, 12));
@@ -365,7 +426,14 @@ mod tests {
         assert!(has("15 AVR/APR 2012", 2012, 4, 15));
         assert!(has("08/12/1974", 1974, 8, 12)); // US order
         assert!(!has("L898902C3", 1974, 8, 12));
-        assert!(dates_in("").is_empty());
+        assert!(!has("", 1974, 8, 12));
+        // Glued to the next field or to another date, and misread letters.
+        assert!(has("D2314589015APR/AVR12", 2012, 4, 15));
+        assert!(has("21.08.200621.08.2011", 2011, 8, 21));
+        assert!(has("31 3AN /3AN 18", 2018, 1, 31));
+        assert!(!has("13 AUG 74", 1974, 8, 12));
+        assert!(has("20 JUIN/JUN 1978", 1978, 6, 20));
+        assert!(has("8AOÙT/AUG 2006", 2006, 8, 8));
     }
 
     fn mrz() -> Mrz {

@@ -27,6 +27,11 @@ fn image(rel: &str) -> image::RgbImage {
     verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decode").image
 }
 
+fn ocrb() -> Vec<u8> {
+    let path = std::path::Path::new(verity_document::synth::OCRB_PATH);
+    verity_document::synth::load_font(path).expect("OCR-B (scripts/setup installs fonts-ocr-b)")
+}
+
 const TODAY: Date = Date { year: 2026, month: 11, day: 22 };
 
 #[test]
@@ -87,8 +92,7 @@ fn images_without_an_mrz_find_none() {
 #[test]
 fn synthetic_documents_of_every_format_are_read_and_never_falsely_valid() {
     use verity_document::synth::{self, Rng, Severity};
-    let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH))
-        .expect("OCR-B (scripts/setup installs fonts-ocr-b)");
+    let bytes = ocrb();
     let font = synth::font(&bytes).expect("font");
     let mut rng = Rng::new(2026);
     let formats = [
@@ -109,4 +113,27 @@ fn synthetic_documents_of_every_format_are_read_and_never_falsely_valid() {
     }
     // Measured on 100 mild documents: 98 % exact (docs/documents.md); ten must mostly pass.
     assert!(exact >= 8, "{exact}/10 exact");
+}
+
+#[test]
+fn the_visual_zone_agrees_with_the_mrz_unless_the_printed_name_was_changed() {
+    use verity_document::synth::{self, Rng, Severity};
+    let bytes = ocrb();
+    let font = synth::font(&bytes).expect("font");
+    let mut rng = Rng::new(41);
+    let read = |s: &synth::Synthetic| {
+        let img = verity_imaging::decode(&s.jpeg, &verity_imaging::Limits::default()).expect("decode").image;
+        let r = engine().read_mrz(&img, TODAY).expect("read");
+        assert!(r.found && r.lines == s.lines, "{:?} vs {:?}", r.lines, s.lines);
+        let z = engine().read_visual_zone(&img, &r).expect("viz");
+        verity_document::viz::compare(r.mrz.as_ref().expect("mrz"), &z)
+    };
+    for f in [verity_mrz::Format::Td3, verity_mrz::Format::Td1] {
+        let genuine = read(&synth::generate(&mut rng, &font, f, Severity::Clean));
+        assert!(genuine.iter().all(|m| m.found()), "{f:?}: {genuine:?}");
+        let altered = read(&synth::generate_altered(&mut rng, &font, f, Severity::Clean));
+        let last = altered.iter().find(|m| m.field == "lastName").expect("lastName");
+        assert!(!last.found(), "{f:?}: the changed surname must not match: {altered:?}");
+        assert!(altered.iter().filter(|m| m.field != "lastName").all(|m| m.found()), "{altered:?}");
+    }
 }

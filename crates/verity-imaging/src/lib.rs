@@ -36,6 +36,24 @@ pub struct Limits {
     pub min_side: u32,
 }
 
+impl Limits {
+    /// Refuses dimensions over the side or pixel limits (before anything is decoded).
+    pub fn check_not_too_large(&self, width: u32, height: u32) -> Result<(), ImageError> {
+        if width > self.max_side
+            || height > self.max_side
+            || (width as u64) * (height as u64) > self.max_pixels
+        {
+            return Err(ImageError::TooManyPixels {
+                width,
+                height,
+                max_pixels: self.max_pixels,
+                max_side: self.max_side,
+            });
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self { max_bytes: 25 << 20, max_pixels: 40_000_000, max_side: 12_000, min_side: 16 }
@@ -308,14 +326,7 @@ fn finish<D: ImageDecoder>(
     limits: &Limits,
 ) -> Result<Decoded, ImageError> {
     let (w, h) = decoder.dimensions();
-    if w > limits.max_side || h > limits.max_side || (w as u64) * (h as u64) > limits.max_pixels {
-        return Err(ImageError::TooManyPixels {
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-            max_side: limits.max_side,
-        });
-    }
+    limits.check_not_too_large(w, h)?;
     if w < limits.min_side || h < limits.min_side {
         return Err(ImageError::TooSmall { width: w, height: h, min_side: limits.min_side });
     }

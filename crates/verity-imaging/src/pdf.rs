@@ -73,14 +73,7 @@ fn extract(bytes: &[u8], limits: &Limits) -> Result<(Vec<u8>, PdfInfo), ImageErr
         return Err(ImageError::PdfWithoutImage);
     };
     let (w, h) = (best.width, best.height);
-    if w > limits.max_side || h > limits.max_side || (w as u64) * (h as u64) > limits.max_pixels {
-        return Err(ImageError::TooManyPixels {
-            width: w,
-            height: h,
-            max_pixels: limits.max_pixels,
-            max_side: limits.max_side,
-        });
-    }
+    limits.check_not_too_large(w, h)?;
     let stream = doc
         .get_object(best.id)
         .and_then(Object::as_stream)

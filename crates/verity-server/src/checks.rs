@@ -548,16 +548,18 @@ fn document_check(
     // The printed text compared with the MRZ, when asked for.
     let mut viz = None;
     if let (Some(r), Some(sd), true) = (reading, side, opts.coverage.iter().any(|c| c == "consistency")) {
-        if let Some((_, d)) = images.iter().find(|(n, _)| *n == sd) {
-            match engine.read_visual_zone(&d.image, r) {
-                Ok(z) => {
-                    let found =
-                        r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &z)).unwrap_or_default();
-                    viz = Some((z, found));
-                }
+        // The MRZ side around its MRZ, the other side whole (cards print their data on the front).
+        let mut zone = verity_document::viz::VisualZone::default();
+        for (n, d) in &images {
+            let z =
+                if *n == sd { engine.read_visual_zone(&d.image, r) } else { engine.read_page_text(&d.image) };
+            match z {
+                Ok(z) => zone = zone.join(z),
                 Err(e) => return not_processed(&format!("document reading failed: {e}")),
             }
         }
+        let found = r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &zone)).unwrap_or_default();
+        viz = Some((zone, found));
     }
     let evidence = verity_document::checks::Evidence {
         mrz: reading,
