@@ -219,6 +219,7 @@ pub fn document_read(
         "checks": {"outcome": checks.outcome, "reasons": checks.reasons, "breakdown": checks.breakdown},
         "sides": per_side,
         "timings_ms": {"load": load_ms, "read": ms(t)},
+        "runtime": engine.runtime.name(),
     }))
 }
 
@@ -366,6 +367,7 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
         "ms_p50": pct(0.5),
         "ms_p90": pct(0.9),
         "load_ms": load_ms,
+        "runtime": engine.runtime.name(),
         "detect_ms_mean": (stage.0 / n as f64 * 10.0).round() / 10.0,
         "recognize_ms_mean": (stage.1 / n as f64 * 10.0).round() / 10.0,
         "lines_recognized_mean": (stage.2 / n as f64 * 100.0).round() / 100.0,

@@ -23,7 +23,7 @@ pub mod viz;
 
 use std::path::PathBuf;
 
-use verity_models::{ModelDir, ModelError, PPOCR_DET, PPOCR_KEYS, PPOCR_REC};
+use verity_models::{ModelDir, ModelError, ONNXRUNTIME, PPOCR_DET, PPOCR_KEYS, PPOCR_REC};
 
 pub use read::{Correction, MrzReading};
 
@@ -44,6 +44,28 @@ pub struct DocumentEngine {
     pub(crate) rec: ocr::Recognizer,
     pub(crate) mrz_alphabet: ctc::Alphabet,
     pub(crate) viz_alphabet: ctc::Alphabet,
+    /// The runtime the models run on.
+    pub runtime: ocr::Runtime,
+}
+
+/// Environment variable choosing the runtime: `ort` or `tract` (default: ONNX Runtime when its
+/// library is in the models directory, else tract).
+pub const RUNTIME_ENV: &str = "VERITY_RUNTIME";
+
+/// The runtime to use: `VERITY_RUNTIME`, else ONNX Runtime if fetched, else tract.
+pub fn choose_runtime(models: &ModelDir) -> Result<ocr::Runtime, DocumentError> {
+    match std::env::var(RUNTIME_ENV).ok().as_deref() {
+        Some("tract") => Ok(ocr::Runtime::Tract),
+        Some("ort") | Some("onnxruntime") => Ok(ocr::Runtime::Ort(models.require(&ONNXRUNTIME)?)),
+        Some(other) if !other.is_empty() => Err(DocumentError::ModelLoad {
+            path: models.path().to_path_buf(),
+            detail: format!("{RUNTIME_ENV}={other}: use `ort` or `tract`"),
+        }),
+        _ => Ok(match models.require(&ONNXRUNTIME) {
+            Ok(lib) => ocr::Runtime::Ort(lib),
+            Err(_) => ocr::Runtime::Tract,
+        }),
+    }
 }
 
 impl DocumentEngine {
@@ -54,11 +76,25 @@ impl DocumentEngine {
 
     /// As [`DocumentEngine::load`]; `precompile = false` compiles shapes on first use.
     pub fn load_with(models: &ModelDir, precompile: bool) -> Result<Self, DocumentError> {
-        let det = ocr::Detector::load(&models.require(&PPOCR_DET)?, precompile)?;
+        Self::load_on(models, choose_runtime(models)?, precompile)
+    }
+
+    /// As [`DocumentEngine::load_with`], on the given runtime.
+    pub fn load_on(
+        models: &ModelDir,
+        runtime: ocr::Runtime,
+        precompile: bool,
+    ) -> Result<Self, DocumentError> {
+        let det = ocr::Detector::load(&runtime, &models.require(&PPOCR_DET)?, precompile)?;
         let widths: &[usize] = if precompile { &ocr::REC_WIDTHS } else { &[] };
-        let rec = ocr::Recognizer::load(&models.require(&PPOCR_REC)?, &models.require(&PPOCR_KEYS)?, widths)?;
+        let rec = ocr::Recognizer::load(
+            &runtime,
+            &models.require(&PPOCR_REC)?,
+            &models.require(&PPOCR_KEYS)?,
+            widths,
+        )?;
         let mrz_alphabet = ctc::Alphabet::new(&rec.keys, ctc::MRZ_SYMBOLS);
         let viz_alphabet = ctc::Alphabet::new(&rec.keys, viz::VIZ_SYMBOLS);
-        Ok(Self { det, rec, mrz_alphabet, viz_alphabet })
+        Ok(Self { det, rec, mrz_alphabet, viz_alphabet, runtime })
     }
 }

@@ -137,3 +137,30 @@ fn the_visual_zone_agrees_with_the_mrz_unless_the_printed_name_was_changed() {
         assert!(altered.iter().filter(|m| m.field != "lastName").all(|m| m.found()), "{altered:?}");
     }
 }
+
+#[test]
+fn onnx_runtime_and_tract_read_the_same_mrz() {
+    use verity_document::ocr::Runtime;
+    let dir = std::env::var_os("VERITY_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models"));
+    let models = verity_models::ModelDir::new(dir);
+    // `scripts/test` fetches every model, the ONNX Runtime library included.
+    let lib =
+        models.require(&verity_models::ONNXRUNTIME).expect("ONNX Runtime library (verity models fetch)");
+    let ort = DocumentEngine::load_on(&models, Runtime::Ort(lib), false).expect("ort engine");
+    let tract = DocumentEngine::load_on(&models, Runtime::Tract, false).expect("tract engine");
+    let img = image("fastmrz/td3.jpg");
+    // The detector's lines agree to a pixel or two.
+    let (a, b) = (ort.detect_lines(&img).expect("ort"), tract.detect_lines(&img).expect("tract"));
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x.cx - y.cx).abs() < 2.0 && (x.half_len - y.half_len).abs() < 3.0, "{x:?} vs {y:?}");
+    }
+    let (ra, rb) = (ort.read_mrz(&img, TODAY).expect("ort"), tract.read_mrz(&img, TODAY).expect("tract"));
+    assert!(ra.valid && rb.valid);
+    assert_eq!(ra.lines, rb.lines);
+    for (ca, cb) in ra.char_confidences.iter().flatten().zip(rb.char_confidences.iter().flatten()) {
+        assert!((ca - cb).abs() < 0.02, "{ca} vs {cb}");
+    }
+}

@@ -140,13 +140,17 @@ async fn readyz(State(s): State<AppState>) -> Response {
         Ok(()) => json!({"status": "ok"}),
         Err(e) => json!({"status": "unavailable", "error": e}),
     };
+    let mut document = engine(s.engines.document.as_ref().map(|_| ()));
+    if let Ok(e) = s.engines.document.as_ref() {
+        document["runtime"] = json!(e.runtime.name());
+    }
     let body = json!({
         "status": if db.is_ok() { "ready" } else { "not_ready" },
         "database": {"backend": s.store.backend(), "status": if db.is_ok() { "ok" } else { "unavailable" }},
         "engines": {
             "face": engine(s.engines.face.as_ref().map(|_| ())),
             "liveness": engine(s.engines.liveness.as_ref().map(|_| ())),
-            "document": engine(s.engines.document.as_ref().map(|_| ())),
+            "document": document,
         },
     });
     let code = if db.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
