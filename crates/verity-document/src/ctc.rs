@@ -46,10 +46,12 @@ fn fold(c: char) -> Option<char> {
         'ａ'..='ｚ' => char::from_u32(c as u32 - 'ａ' as u32 + 'A' as u32)?,
         '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32)?,
         'a'..='z' => c.to_ascii_uppercase(),
+        // Accented lower case to upper case (visual-zone text); never into ASCII, so that
+        // look-alikes such as dotless `ı` or long `ſ` do not count as `I` or `S` in an MRZ.
         c if c.is_lowercase() => {
             let mut up = c.to_uppercase();
             match (up.next(), up.next()) {
-                (Some(u), None) => u,
+                (Some(u), None) if !u.is_ascii() => u,
                 _ => c,
             }
         }

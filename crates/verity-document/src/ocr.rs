@@ -293,6 +293,8 @@ impl Recognizer {
     /// Recognises a line image (height [`REC_HEIGHT`], width ≤ the largest bucket), padded to
     /// its bucket.
     pub fn run(&self, line: &image::RgbImage) -> Result<RecOutput, DocumentError> {
+        // The usual widths on both runtimes (ONNX Runtime would take any: the line's own width
+        // read no faster and no better on the synthetic set).
         let w = Self::bucket(line.width() as usize);
         let plane = REC_HEIGHT * w;
         let mut input = vec![0f32; 3 * plane];

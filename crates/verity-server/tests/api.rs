@@ -608,7 +608,25 @@ fn uploads_are_checked_at_the_edge_and_round_trip() {
         400,
         "side_invalid",
     );
-    let pdf = [b"%PDF-1.4\n".as_slice(), &vec![b'0'; 40_000], b"\n%%EOF"].concat();
+    // A PDF is read at the edge: one that does not parse is refused, one with an image is kept.
+    let junk = [b"%PDF-1.4\n".as_slice(), &vec![b'0'; 40_000], b"\n%%EOF"].concat();
+    error_shape(
+        &app.post(
+            &format!("/v1/documents/{doc}/upload/back"),
+            &key,
+            json!({"fileName": "back.pdf", "data": b64(&junk)}),
+        ),
+        422,
+        "image_corrupt",
+    );
+    let scan = document("Abdullah_Gul_0001");
+    let pdf = verity_imaging::pdf::page_with_images(&[verity_imaging::pdf::EmbeddedImage {
+        width: 1000,
+        height: 640,
+        filter: Some("DCTDecode"),
+        color_space: "DeviceRGB",
+        data: &scan,
+    }]);
     let up = app.post(
         &format!("/v1/documents/{doc}/upload/back"),
         &key,
