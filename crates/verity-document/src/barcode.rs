@@ -42,11 +42,14 @@ pub fn read_pdf417(img: &RgbImage) -> Option<BarcodeReading> {
     if skew.abs() > 1.0 {
         angles.insert(0, -skew);
     }
-    for a in [90.0, -3.0, 3.0, -6.0, 6.0, -10.0, 10.0, -15.0, 15.0, -20.0, 20.0] {
+    for a in [-3.0, 3.0, -6.0, 6.0, -10.0, 10.0, -15.0, 15.0, -20.0, 20.0, 90.0] {
         if angles.iter().all(|b| (a - b).abs() > 1.5) {
             angles.push(a);
         }
     }
+    // A payload that is not AAMVA data may be a misdecode (rxing has returned corrupted text for
+    // a code read at the wrong angle): keep trying, and return it only if nothing parses.
+    let mut fallback: Option<BarcodeReading> = None;
     for (i, a) in angles.into_iter().enumerate() {
         let attempts = i as u32 + 1;
         let rotated = if a == 0.0 { gray.clone() } else { rotate(&gray, a) };
@@ -55,7 +58,8 @@ pub fn read_pdf417(img: &RgbImage) -> Option<BarcodeReading> {
                 Ok(a) => (Some(a), None),
                 Err(e) => (None, Some(e.to_string())),
             };
-            return Some(BarcodeReading {
+            let parsed = aamva.is_some();
+            let reading = BarcodeReading {
                 format: "pdf417",
                 text,
                 aamva,
@@ -63,10 +67,17 @@ pub fn read_pdf417(img: &RgbImage) -> Option<BarcodeReading> {
                 angle_deg: a,
                 attempts,
                 ms: t.elapsed().as_secs_f64() * 1e3,
-            });
+            };
+            if parsed {
+                return Some(reading);
+            }
+            fallback.get_or_insert(reading);
         }
     }
-    None
+    fallback.map(|mut r| {
+        r.ms = t.elapsed().as_secs_f64() * 1e3;
+        r
+    })
 }
 
 fn decode(g: &GrayImage) -> Option<String> {

@@ -756,8 +756,10 @@ impl DocumentEngine {
                         // placements of the band (split variants) may read it.
                         after_limit = 3;
                     }
-                    // An MRZ read this way round: no need to try it upside down.
-                    if pass > 0 {
+                    // An MRZ read this way round, or a long line read confidently (upright text):
+                    // no need to try it upside down.
+                    let upright = !flip && reads.iter().any(|r| r.confidence >= 0.95 && r.chars.len() >= 28);
+                    if pass > 0 || upright {
                         break;
                     }
                 } else {

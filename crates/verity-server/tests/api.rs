@@ -881,7 +881,7 @@ fn a_driving_licence_without_mrz_is_checked_on_its_pdf417_barcode() {
     let back = verity_document::synth::licence_back(
         &mut rng,
         verity_document::aamva::EXAMPLE,
-        verity_document::synth::Severity::Mild,
+        verity_document::synth::Severity::Clean,
     )
     .expect("renders");
     for (side, bytes) in [("front", document("Abdullah_Gul_0001")), ("back", back.jpeg)] {
