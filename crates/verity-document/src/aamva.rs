@@ -50,6 +50,17 @@ pub struct Aamva {
     pub warnings: Vec<String>,
 }
 
+impl Aamva {
+    /// The country as ISO alpha-2 (`US`, `CA`), else as printed.
+    pub fn country_iso2(&self) -> Option<&str> {
+        self.country.as_deref().map(|c| match c {
+            "USA" => "US",
+            "CAN" => "CA",
+            other => other,
+        })
+    }
+}
+
 /// Why a payload is not AAMVA data.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AamvaError {

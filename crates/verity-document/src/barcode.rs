@@ -196,8 +196,8 @@ pub fn render_pdf417(text: &str, module: u32) -> Option<GrayImage> {
     let writer = rxing::pdf417::PDF417Writer;
     let m = writer.encode(text, &BarcodeFormat::PDF_417, 0, 0).ok()?;
     let (mw, mh) = (m.getWidth(), m.getHeight());
-    // rxing's matrix rows are 1 module high with a 4:1 aspect applied by the caller? The
-    // writer returns the symbol at its natural aspect; scale both axes by `module`.
+    // The writer's matrix already has PDF417's row height (several modules per row); each
+    // module becomes `module` × `module` pixels.
     let q = 2 * module;
     let (w, h) = (mw * module + 2 * q, mh * module + 2 * q);
     Some(GrayImage::from_fn(w, h, |x, y| {

@@ -190,11 +190,6 @@ impl Facts {
         }
     }
     fn from_aamva(a: &Aamva) -> Self {
-        let iso = |c: &str| match c {
-            "USA" => Some("US".to_string()),
-            "CAN" => Some("CA".to_string()),
-            _ => None,
-        };
         Facts {
             source: "barcode",
             expiry: a.expiry_date,
@@ -202,7 +197,10 @@ impl Facts {
             surname: a.family_name.clone().unwrap_or_default(),
             given: a.given_names.clone().unwrap_or_default(),
             truncated: a.names_truncated,
-            issuing: a.country.as_ref().map(|c| (c.clone(), iso(c), false)),
+            issuing: a.country.as_ref().map(|c| {
+                let iso = a.country_iso2().filter(|i| i.len() == 2).map(str::to_string);
+                (c.clone(), iso, false)
+            }),
             nationality: None,
             implied_type: if a.document_type == "ID" { "national_identity_card" } else { "driving_license" },
             card: true,
@@ -239,12 +237,7 @@ fn field_words(field: &str) -> &'static str {
 
 /// `extractedData` from an AAMVA barcode.
 pub fn extracted_barcode_data(a: &Aamva) -> Value {
-    let iso = match a.country.as_deref() {
-        Some("USA") => json!("US"),
-        Some("CAN") => json!("CA"),
-        Some(other) => json!(other),
-        None => Value::Null,
-    };
+    let iso = json!(a.country_iso2());
     json!({
         "documentDetails": {
             "documentType": if a.document_type == "ID" { "national_identity_card" } else { "driving_license" },

@@ -35,19 +35,11 @@ pub struct Forensics {
 /// Inspects a decoded document image.
 pub fn inspect(d: &Decoded) -> Forensics {
     let exif = d.exif.as_deref().map(verity_imaging::metadata::exif_summary).unwrap_or_default();
-    let mut editing = exif.editing_software().map(str::to_string);
-    if editing.is_none() {
-        if let Some(pdf) = &d.info.pdf {
-            for s in [&pdf.producer, &pdf.creator].into_iter().flatten() {
-                let probe =
-                    verity_imaging::metadata::ExifSummary { software: Some(s.clone()), ..Default::default() };
-                if let Some(e) = probe.editing_software() {
-                    editing = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-    }
+    let mut pdf_software = d.info.pdf.iter().flat_map(|p| [&p.producer, &p.creator]).flatten();
+    let editing = exif
+        .editing_software()
+        .map(str::to_string)
+        .or_else(|| pdf_software.find(|s| verity_imaging::metadata::names_an_editor(s)).cloned());
     let colourfulness = colourfulness(&d.image);
     Forensics {
         editing_software: editing,

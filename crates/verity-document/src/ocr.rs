@@ -35,7 +35,7 @@ pub enum Runtime {
 }
 
 impl Runtime {
-    /// `ort` or `tract`.
+    /// `onnxruntime` or `tract` (as reported in outputs and `/readyz`).
     pub fn name(&self) -> &'static str {
         match self {
             Runtime::Tract => "tract",

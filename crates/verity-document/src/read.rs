@@ -733,10 +733,9 @@ impl DocumentEngine {
                     }
                 }
                 if let Some((pass, valid, reading)) = self.interpret_as(&reads, &boxes, today, known) {
-                    let key = |v: bool, p: usize, r: &MrzReading| (v, p, weakest_line(r) >= 0.9);
                     let better = best
                         .as_ref()
-                        .is_none_or(|(bp, bv, br)| key(valid, pass, &reading) > key(*bv, *bp, br));
+                        .is_none_or(|(bp, bv, br)| rank(valid, pass, &reading) > rank(*bv, *bp, br));
                     if better {
                         best = Some((pass, valid, reading));
                     }
@@ -775,7 +774,6 @@ impl DocumentEngine {
         // box holding one line and part of the other). Pair the confident line reads, in page
         // order, and keep a better interpretation. No new recognition.
         if !best.as_ref().is_some_and(|(_, v, _)| *v) && pool.len() >= 2 {
-            let key = |v: bool, p: usize, r: &MrzReading| (v, p, weakest_line(r) >= 0.9);
             for i in 0..pool.len() {
                 for j in 0..pool.len() {
                     let (a, b) = (&pool[i], &pool[j]);
@@ -788,7 +786,7 @@ impl DocumentEngine {
                     if let Some((pass, valid, reading)) = self.interpret_as(&reads, &boxes, today, None) {
                         if best
                             .as_ref()
-                            .is_none_or(|(bp, bv, br)| key(valid, pass, &reading) > key(*bv, *bp, br))
+                            .is_none_or(|(bp, bv, br)| rank(valid, pass, &reading) > rank(*bv, *bp, br))
                         {
                             best = Some((pass, valid, reading));
                         }
@@ -973,6 +971,12 @@ impl DocumentEngine {
         }
         best
     }
+}
+
+/// How readings compare: valid first, then check digits passing, then every line read
+/// confidently.
+fn rank(valid: bool, pass: usize, r: &MrzReading) -> (bool, usize, bool) {
+    (valid, pass, weakest_line(r) >= 0.9)
 }
 
 /// The lowest mean character probability over a reading's lines.

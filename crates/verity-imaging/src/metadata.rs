@@ -19,28 +19,32 @@ impl ExifSummary {
 
     /// The software tag names a known image editor (a fact about the file, not proof of a spoof).
     pub fn editing_software(&self) -> Option<&str> {
-        const EDITORS: &[&str] = &[
-            "photoshop",
-            "gimp",
-            "lightroom",
-            "snapseed",
-            "picsart",
-            "facetune",
-            "faceapp",
-            "pixelmator",
-            "affinity",
-            "paint.net",
-            "canva",
-            "meitu",
-            "photoscape",
-            "fotor",
-            "airbrush",
-            "remini",
-        ];
-        let s = self.software.as_deref()?;
-        let lower = s.to_ascii_lowercase();
-        EDITORS.iter().any(|e| lower.contains(e)).then_some(s)
+        self.software.as_deref().filter(|s| names_an_editor(s))
     }
+}
+
+/// Whether a software name (EXIF `Software`, a PDF's producer or creator) is a known image editor.
+pub fn names_an_editor(software: &str) -> bool {
+    const EDITORS: &[&str] = &[
+        "photoshop",
+        "gimp",
+        "lightroom",
+        "snapseed",
+        "picsart",
+        "facetune",
+        "faceapp",
+        "pixelmator",
+        "affinity",
+        "paint.net",
+        "canva",
+        "meitu",
+        "photoscape",
+        "fotor",
+        "airbrush",
+        "remini",
+    ];
+    let lower = software.to_ascii_lowercase();
+    EDITORS.iter().any(|e| lower.contains(e))
 }
 
 /// Reads IFD0 (Make, Model, Software) and the Exif IFD (DateTimeOriginal) of a raw EXIF block
