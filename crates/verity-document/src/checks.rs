@@ -608,8 +608,10 @@ mod tests {
             angle_deg: 0.0,
             mrz_boxes: vec![],
             detected: vec![],
+            detected_at: crate::read::DET_SIDE,
             lines_detected: 2,
             lines_recognized: 2,
+            passes: 1,
             timings_ms: Default::default(),
         }
     }

@@ -83,6 +83,11 @@ impl Alphabet {
         Self { symbols, folds }
     }
 
+    /// The recogniser classes this alphabet reads (blank-like ones included).
+    pub fn classes(&self) -> impl Iterator<Item = usize> + '_ {
+        self.folds.iter().map(|&(k, _)| k)
+    }
+
     /// Greedy CTC over the alphabet. `probs` is `steps × classes`.
     pub fn decode(&self, probs: &[f32], steps: usize, classes: usize) -> LineRead {
         let n = self.symbols.len();

@@ -92,6 +92,7 @@ impl DocumentEngine {
             &models.require(&PPOCR_REC)?,
             &models.require(&PPOCR_KEYS)?,
             widths,
+            &[ctc::MRZ_SYMBOLS, viz::VIZ_SYMBOLS],
         )?;
         let mrz_alphabet = ctc::Alphabet::new(&rec.keys, ctc::MRZ_SYMBOLS);
         let viz_alphabet = ctc::Alphabet::new(&rec.keys, viz::VIZ_SYMBOLS);

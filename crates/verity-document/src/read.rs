@@ -1,6 +1,8 @@
 //! Reading the MRZ from a photo.
 //!
-//! 1. Detect text on the image fitted to 640 px (one compiled plan per bucketed shape).
+//! 1. Detect text on the image fitted to 480 px (one compiled plan per bucketed shape); steps
+//!    2–4 on the best band only. Unless that gives a valid MRZ (or one whose every character
+//!    was read surely), detect again at 640 px and go through every step (the second pass).
 //! 2. Keep long, thin lines; group parallel lines of similar length stacked closely (the MRZ
 //!    band), longest groups first.
 //! 3. Recognise only a group's lines (upright crops sampled along each line's own axes, so tilt
@@ -21,15 +23,24 @@ use verity_mrz::{Date, Mode, Mrz, Options};
 
 use crate::ctc::{CharRead, LineRead};
 use crate::lines::{crop_line, find_lines, LineBox};
-use crate::ocr::{Recognizer, DET_SHAPES, REC_WIDTHS};
+use crate::ocr::{Recognizer, DET_SHAPES, DET_SHAPES_FAST, REC_WIDTHS};
 use crate::{DocumentEngine, DocumentError};
 
 /// The detector's input long side.
 pub const DET_SIDE: usize = 640;
+/// The detector's input long side on the first, faster pass.
+pub const DET_SIDE_FAST: usize = 480;
+/// A first-pass read whose every character is this probable is not read again (what fails is
+/// in the document as printed: a second pass read the same text, 1 line in 10 more work).
+pub const SURE_P: f32 = 0.9;
 /// Lowest character probability accepted where no check digit protects the character.
 pub const UNCHECKED_MIN_P: f32 = 0.5;
 /// A runner-up this probable makes a character ambiguous where no check digit protects it.
 pub const AMBIGUOUS_ALT: f32 = 0.25;
+/// A runner-up of the same check-digit weight (G/6, O/Q/0…) this probable makes a character
+/// ambiguous in a field a check digit protects: the check passes either way. (A severe
+/// synthetic photo read `6` at 0.82 for a printed `G`, runner-up `G` at 0.18.)
+pub const AMBIGUOUS_SAME_WEIGHT: f32 = 0.1;
 
 /// The check-digit weight of an MRZ character modulo 10: substitutions between characters of
 /// the same weight (`<` 0 A K U, 1 B L V, …) pass every check digit.
@@ -103,8 +114,14 @@ pub struct MrzReading {
     /// Every text line the detector found (for the visual zone).
     #[serde(skip)]
     pub detected: Vec<LineBox>,
+    /// The detector's input long side `detected` was found at.
+    #[serde(skip)]
+    pub detected_at: usize,
     pub lines_detected: usize,
     pub lines_recognized: usize,
+    /// Detection passes run (1: the fast pass sufficed; 2: the image was detected again at
+    /// [`DET_SIDE`]).
+    pub passes: usize,
     pub timings_ms: Timings,
 }
 
@@ -223,6 +240,50 @@ fn fit_with(
 fn parse(lines: &[ReadLine], today: Date) -> Option<Mrz> {
     let texts: Vec<String> = lines.iter().map(ReadLine::text).collect();
     verity_mrz::parse(&texts, &Options { mode: Mode::Tolerant, today }).ok()
+}
+
+/// Fields with a character whose other reading nothing would catch, and the lowest character
+/// probability where no check digit protects. A character is ambiguous where no check digit
+/// protects its field when the recogniser was unsure of it (p < [`UNCHECKED_MIN_P`], or a
+/// runner-up ≥ [`AMBIGUOUS_ALT`]); where one does, when its runner-up weighs the same modulo
+/// 10 (`<` 0 A K U, 6 G Q …: the check digit passes either way) and is ≥
+/// [`AMBIGUOUS_SAME_WEIGHT`] or the character < [`UNCHECKED_MIN_P`]. `validated(line, pos)`:
+/// positions validated otherwise (corrected into a known country code).
+fn unsure_fields(
+    m: &Mrz,
+    lines: &[ReadLine],
+    validated: impl Fn(usize, usize) -> bool,
+) -> (Vec<String>, f32) {
+    let protected: Vec<&str> = m.checks.iter().map(|c| c.name).collect();
+    let mut low: Vec<String> = Vec::new();
+    let mut unchecked_min_p = 1.0f32;
+    for f in &m.fields {
+        let is_protected =
+            protected.contains(&f.name) || f.name.starts_with("optional_data") || f.name == "personal_number";
+        let Some(line) = lines.get(f.line) else { continue };
+        let mut ambiguous = false;
+        for p in f.start..f.end.min(line.chars.len()) {
+            if validated(f.line, p) {
+                continue;
+            }
+            let c = &line.chars[p];
+            if !is_protected {
+                unchecked_min_p = unchecked_min_p.min(c.p);
+            }
+            let alt = c.alts.first();
+            ambiguous |= if is_protected {
+                alt.is_some_and(|a| {
+                    same_weight(a.0, c.ch) && (a.1 >= AMBIGUOUS_SAME_WEIGHT || c.p < UNCHECKED_MIN_P)
+                })
+            } else {
+                c.p < UNCHECKED_MIN_P || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
+            };
+        }
+        if ambiguous {
+            low.push(f.name.to_string());
+        }
+    }
+    (low, unchecked_min_p)
 }
 
 /// Checks that pass, and whether everything passes.
@@ -539,23 +600,41 @@ fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
 }
 
 impl DocumentEngine {
-    /// Detects text lines on `img`; returns them in original-image pixels.
+    /// Detects text lines on `img` fitted to [`DET_SIDE`]; returns them in original-image pixels.
     pub fn detect_lines(&self, img: &RgbImage) -> Result<Vec<LineBox>, DocumentError> {
+        self.detect_lines_at(img, DET_SIDE)
+    }
+
+    /// Detects text lines on `img` fitted to `side` pixels.
+    pub fn detect_lines_at(&self, img: &RgbImage, side: usize) -> Result<Vec<LineBox>, DocumentError> {
         let (w, h) = (img.width() as usize, img.height() as usize);
-        let s = DET_SIDE as f32 / w.max(h) as f32;
+        let s = side as f32 / w.max(h) as f32;
         let (rw, rh) = (((w as f32 * s).round() as usize).max(1), ((h as f32 * s).round() as usize).max(1));
         // The smallest of the usual shapes that holds the image (also on ONNX Runtime, which
         // would take any: the padding below and right of a 4:3 photo helps the detector find
         // lines near the edge — 98 % vs 82 % exact on moderate synthetic photos without it).
-        let (bw, bh) = DET_SHAPES
+        let shapes: &[(usize, usize)] = if side < DET_SIDE { &DET_SHAPES_FAST } else { &DET_SHAPES };
+        let (bw, bh) = shapes
             .iter()
             .copied()
             .filter(|&(bw, bh)| bw >= rw && bh >= rh)
             .min_by_key(|&(bw, bh)| bw * bh)
             .unwrap_or((rw.div_ceil(32) * 32, rh.div_ceil(32) * 32));
+        let t = Instant::now();
         let small = verity_imaging::resize(img, rw as u32, rh as u32);
+        let t_resize = ms(t);
+        let t = Instant::now();
         let map = self.det.run(&small, bw, bh)?;
-        Ok(find_lines(&map, rw, rh, 1.0 / s))
+        let t_det = ms(t);
+        let t = Instant::now();
+        let out = find_lines(&map, rw, rh, 1.0 / s);
+        if debug() {
+            eprintln!(
+                "  [mrz] detect {w}x{h} -> {bw}x{bh}: resize {t_resize:.1} det {t_det:.1} lines {:.1}",
+                ms(t)
+            );
+        }
+        Ok(out)
     }
 
     /// Recognises lines; `tails[i]` extends line `i` at its reading end (pixels). Characters
@@ -575,9 +654,21 @@ impl DocumentEngine {
             let half = b.half_len + margin + tail / 2.0;
             let ext =
                 LineBox { half_len: half, cx: b.cx + b.ux * tail / 2.0, cy: b.cy + b.uy * tail / 2.0, ..*b };
+            let t = Instant::now();
             let crop = crop_line(img, &ext, max_w);
+            let t_crop = ms(t);
+            let t = Instant::now();
             let out = self.rec.run(&crop)?;
+            let t_rec = ms(t);
+            let t = Instant::now();
             let mut read = self.mrz_alphabet.decode(&out.probs, out.steps, out.classes);
+            if debug() {
+                eprintln!(
+                    "  [mrz] recognise {}: crop {t_crop:.1} rec {t_rec:.1} decode {:.1}",
+                    crop.width(),
+                    ms(t)
+                );
+            }
             // Which characters were read outside the box (their step's centre).
             let w = crop.width() as f32;
             let (lo, hi) = (w * margin / (2.0 * half), w - w * (margin + tail) / (2.0 * half));
@@ -604,10 +695,44 @@ impl DocumentEngine {
         })
     }
 
-    /// Reads the MRZ of a document photo.
+    /// Reads the MRZ of a document photo: first with text detected on the image fitted to
+    /// [`DET_SIDE_FAST`] px, the best band only; then, unless that read a valid MRZ, one whose
+    /// every check passes with every line confident, or one whose every character is sure
+    /// ([`SURE_P`]), at [`DET_SIDE`] trying every band. The better reading is kept; counts and
+    /// timings are both passes'. (Measured on the real set: the fast pass alone reads 35 of the
+    /// 44 MRZs; on 1200×900 synthetic photos it cuts a read's work by a fifth.)
     pub fn read_mrz(&self, img: &RgbImage, today: Date) -> Result<MrzReading, DocumentError> {
+        let first = self.read_mrz_at(img, today, DET_SIDE_FAST, false)?;
+        if first.valid || settled(&first) || sure(&first) {
+            return Ok(first);
+        }
+        let mut second = self.read_mrz_at(img, today, DET_SIDE, true)?;
+        second.lines_recognized += first.lines_recognized;
+        second.passes = 2;
+        second.timings_ms.detect += first.timings_ms.detect;
+        second.timings_ms.recognize += first.timings_ms.recognize;
+        second.timings_ms.total += first.timings_ms.total;
+        if rank_of(&first) > rank_of(&second) {
+            let mut first = first;
+            first.lines_recognized = second.lines_recognized;
+            first.passes = 2;
+            first.timings_ms = second.timings_ms;
+            return Ok(first);
+        }
+        Ok(second)
+    }
+
+    /// Reads the MRZ with text detected on the image fitted to `side` pixels; `thorough` tries
+    /// up to [`MAX_GROUPS`] bands and split placements of joined lines, else the best band only.
+    pub fn read_mrz_at(
+        &self,
+        img: &RgbImage,
+        today: Date,
+        side: usize,
+        thorough: bool,
+    ) -> Result<MrzReading, DocumentError> {
         let t0 = Instant::now();
-        let lines = self.detect_lines(img)?;
+        let lines = self.detect_lines_at(img, side)?;
         let detect = ms(t0);
         let long_side = img.width().max(img.height()) as f32;
         let mut cands: Vec<LineBox> = lines
@@ -639,11 +764,18 @@ impl DocumentEngine {
         let t1 = Instant::now();
         let mut recognized = 0usize;
         let mut best: Option<(usize, bool, MrzReading)> = None;
-        let mut tries: Vec<Vec<LineBox>> =
-            groups(&cands).into_iter().take(MAX_GROUPS).map(|g| same_extent(&g)).collect();
+        let mut tries: Vec<Vec<LineBox>> = groups(&cands)
+            .into_iter()
+            .take(if thorough { MAX_GROUPS } else { 1 })
+            .map(|g| same_extent(&g))
+            .collect();
         // A long box as tall as two or three lines: the detector joined lines printed close
         // together (small or tilted photos). Try it split.
-        for b in cands.iter().filter(|b| 2.0 * b.half_len >= 0.4 * long_side && b.aspect() < 16.0).take(2) {
+        for b in cands
+            .iter()
+            .filter(|b| 2.0 * b.half_len >= 0.4 * long_side && b.aspect() < 16.0)
+            .take(if thorough { 2 } else { 0 })
+        {
             // Two lines: also shifted by half a line up and down (the box may hold one line and
             // part of the other, as on a phone photo tilted 20°).
             for (n, shift) in [(2usize, 0.0f32), (2, -1.0), (2, -2.0), (2, 1.0), (3, 0.0)] {
@@ -812,13 +944,16 @@ impl DocumentEngine {
                 angle_deg: 0.0,
                 mrz_boxes: vec![],
                 detected: vec![],
+                detected_at: side,
                 lines_detected: 0,
                 lines_recognized: 0,
+                passes: 1,
                 timings_ms: Timings::default(),
             },
         };
         reading.lines_detected = lines.len();
         reading.detected = lines;
+        reading.detected_at = side;
         reading.lines_recognized = recognized;
         reading.timings_ms = Timings { detect, recognize, total: ms(t0) };
         Ok(reading)
@@ -905,7 +1040,6 @@ impl DocumentEngine {
             let conf: Vec<Vec<f32>> = fitted.iter().map(|l| l.chars.iter().map(|c| c.p).collect()).collect();
             let all: Vec<f32> = conf.iter().flatten().copied().collect();
             let b0 = &boxes[s];
-            let protected: Vec<&str> = m.checks.iter().map(|c| c.name).collect();
             // Positions validated otherwise: corrected into a known country code.
             let validated = |line: usize, p: usize| {
                 fixes.iter().any(|x| {
@@ -914,35 +1048,7 @@ impl DocumentEngine {
                         && (x.reason == "field_kind:issuing_state" || x.reason == "field_kind:nationality")
                 })
             };
-            // A character is ambiguous when the recogniser was unsure (p < UNCHECKED_MIN_P, or a
-            // runner-up ≥ AMBIGUOUS_ALT) and nothing would catch the other reading: its field has
-            // no check digit, or the runner-up weighs the same modulo 10 (`<`, 0, A, K, U …), so
-            // the check digit passes either way.
-            let mut low: Vec<String> = Vec::new();
-            let mut unchecked_min_p = 1.0f32;
-            for f in &m.fields {
-                let is_protected = protected.contains(&f.name)
-                    || f.name.starts_with("optional_data")
-                    || f.name == "personal_number";
-                let Some(line) = fitted.get(f.line) else { continue };
-                let mut ambiguous = false;
-                for p in f.start..f.end.min(line.chars.len()) {
-                    if validated(f.line, p) {
-                        continue;
-                    }
-                    let c = &line.chars[p];
-                    let unsure =
-                        c.p < UNCHECKED_MIN_P || c.alts.first().is_some_and(|a| a.1 >= AMBIGUOUS_ALT);
-                    if !is_protected {
-                        unchecked_min_p = unchecked_min_p.min(c.p);
-                    }
-                    let hidden = !is_protected || c.alts.first().is_some_and(|a| same_weight(a.0, c.ch));
-                    ambiguous |= unsure && hidden;
-                }
-                if ambiguous {
-                    low.push(f.name.to_string());
-                }
-            }
+            let (mut low, unchecked_min_p) = unsure_fields(&m, &fitted, validated);
             if other_fits {
                 low.push("format".into());
             }
@@ -961,8 +1067,10 @@ impl DocumentEngine {
                 angle_deg: b0.angle_deg(),
                 mrz_boxes: boxes[s..s + n].to_vec(),
                 detected: vec![],
+                detected_at: 0,
                 lines_detected: 0,
                 lines_recognized: 0,
+                passes: 1,
                 timings_ms: Timings::default(),
             };
             if best.as_ref().is_none_or(|(bp, bv, _)| (valid, pass) > (*bv, *bp)) {
@@ -975,6 +1083,29 @@ impl DocumentEngine {
 
 /// How readings compare: valid first, then check digits passing, then every line read
 /// confidently.
+/// Every check digit passes and every line was read confidently (the other errors are in the
+/// document as printed): another pass will not do better.
+fn settled(r: &MrzReading) -> bool {
+    r.mrz.as_ref().is_some_and(|m| m.checks.len() >= 2 && m.checks.iter().all(|c| c.valid))
+        && weakest_line(r) >= 0.9
+}
+
+/// Every character read with high probability: reading the band again, placed differently,
+/// gives the same text (what fails is in the document as printed).
+fn sure(r: &MrzReading) -> bool {
+    r.found
+        && r.mrz.is_some()
+        && !r.char_confidences.is_empty()
+        && r.char_confidences.iter().flatten().all(|&p| p >= SURE_P)
+        && r.corrections.is_empty()
+}
+
+/// [`rank`] of a finished reading.
+fn rank_of(r: &MrzReading) -> (bool, usize, bool) {
+    let pass = r.mrz.as_ref().map_or(0, |m| score(m).0);
+    rank(r.valid, pass, r)
+}
+
 fn rank(valid: bool, pass: usize, r: &MrzReading) -> (bool, usize, bool) {
     (valid, pass, weakest_line(r) >= 0.9)
 }
@@ -1041,5 +1172,31 @@ mod tests {
         let m = correct(&mut lines, today(), &mut fixes).expect("parses");
         assert!(!m.valid);
         assert!(fixes.is_empty());
+    }
+
+    #[test]
+    fn a_runner_up_the_check_digit_cannot_tell_apart_makes_the_field_unsure() {
+        let l1 = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+        let l2 = line("L898902C36UTO7408122F1204159ZE184226B<<<<<10", 0.99);
+        let m = parse(&[l1.clone(), l2.clone()], today()).expect("parses");
+        assert!(m.valid);
+        assert_eq!(unsure_fields(&m, &[l1.clone(), l2.clone()], |_, _| false).0, Vec::<String>::new());
+        // "C" of the document number read at 0.82 with "M" (same weight: 12 and 22) at 0.18:
+        // the check digit passes either way.
+        let mut same = l2.clone();
+        same.chars[7].p = 0.82;
+        same.chars[7].alts = vec![('M', 0.18)];
+        assert_eq!(unsure_fields(&m, &[l1.clone(), same], |_, _| false).0, vec!["document_number"]);
+        // A runner-up of another weight would fail the check: not unsure.
+        let mut other = l2.clone();
+        other.chars[7].p = 0.6;
+        other.chars[7].alts = vec![('G', 0.4)];
+        assert!(unsure_fields(&m, &[l1.clone(), other], |_, _| false).0.is_empty());
+        // Names carry no check digit: a runner-up at 0.25 is enough.
+        let mut name = l1.clone();
+        name.chars[6].alts = vec![('F', 0.3)];
+        let (low, min_p) = unsure_fields(&m, &[name, l2.clone()], |_, _| false);
+        assert!(low.iter().any(|f| f.contains("name")), "{low:?}");
+        assert!((min_p - 0.99).abs() < 1e-6);
     }
 }

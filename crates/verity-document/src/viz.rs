@@ -79,6 +79,11 @@ impl DocumentEngine {
         img: &RgbImage,
         reading: &MrzReading,
     ) -> Result<VisualZone, DocumentError> {
+        if reading.detected_at < crate::read::DET_SIDE {
+            // Found on the fast pass: the visual zone's smaller print needs the finer map.
+            let lines = self.detect_lines(img)?;
+            return self.read_text(img, &lines, &reading.mrz_boxes);
+        }
         self.read_text(img, &reading.detected, &reading.mrz_boxes)
     }
 
