@@ -826,9 +826,12 @@ impl DocumentEngine {
                         }
                     }
                 }
-                // Lines that may continue past their box (unread fillers): read again, longer.
+                // Lines that may continue past their box (unread fillers): read again, longer —
+                // if the read looks like MRZ text (a filler somewhere; text read the wrong way
+                // up is digits and look-alikes, with no `<`).
                 let first_ok = self.interpret(&reads, &boxes, today).is_some_and(|(_, valid, _)| valid);
-                if !first_ok {
+                let mrz_like = reads.iter().any(|r| r.text.contains('<'));
+                if !first_ok && mrz_like {
                     if let Some(tails) = tails_for(&boxes, &reads) {
                         let longer = self.recognize(img, &boxes, &tails)?;
                         recognized += boxes.len();
