@@ -148,8 +148,12 @@ impl ReadLine {
 /// The format length for a group of `n` lines of these lengths.
 fn target_length(n: usize, lens: &[usize]) -> Option<usize> {
     let mean = lens.iter().sum::<usize>() as f32 / lens.len().max(1) as f32;
+    let longest = lens.iter().copied().max().unwrap_or(0);
     match n {
         3 if (26.0..=34.0).contains(&mean) => Some(30),
+        // A line loses characters (merged fillers) far more often than it gains them: one
+        // line read 41–48 long makes it a 44-character format even if the other fell short.
+        2 if (41..=48).contains(&longest) && mean >= 34.0 => Some(44),
         2 if (32.0..=40.0).contains(&mean) => Some(36),
         2 if (40.0..=48.0).contains(&mean) => Some(44),
         _ => None,
@@ -1135,6 +1139,16 @@ mod tests {
 
     fn today() -> Date {
         Date { year: 2026, month: 11, day: 22 }
+    }
+
+    #[test]
+    fn the_format_length_follows_the_longest_line() {
+        assert_eq!(target_length(3, &[30, 29, 30]), Some(30));
+        assert_eq!(target_length(2, &[36, 36]), Some(36));
+        assert_eq!(target_length(2, &[44, 43]), Some(44));
+        // Eight trailing fillers merged on the first line (a tilted passport photo).
+        assert_eq!(target_length(2, &[36, 43]), Some(44));
+        assert_eq!(target_length(2, &[20, 25]), None);
     }
 
     #[test]
