@@ -123,63 +123,34 @@ pub fn document_read(
         Some(s) => crate::mrz_cmd::parse_date(s)?,
         None => today(),
     };
-    let mut sides = vec![("front", read_document_image(front, &limits)?)];
-    if let Some(b) = back {
-        sides.push(("back", read_document_image(b, &limits)?));
-    }
+    use verity_document::examine::{ExamineOptions, TextReading};
+    let front = read_document_image(front, &limits)?;
+    let back = back.map(|b| read_document_image(b, &limits)).transpose()?;
     let (engine, load_ms) = load_documents(models_dir)?;
     let t = Instant::now();
+    let ex = engine.examine(
+        &front,
+        back.as_ref(),
+        &ExamineOptions {
+            today,
+            text: if visual_zone { TextReading::Always } else { TextReading::Off },
+            forensic: true,
+        },
+    )?;
     let mut per_side = Map::new();
-    let mut chosen: Option<(&str, MrzReading)> = None;
-    for (name, decoded) in &sides {
-        let r = engine.read_mrz(&decoded.image, today)?;
-        per_side.insert(name.to_string(), json!({"intake": decoded.info, "found": r.found, "timings_ms": r.timings_ms, "lines_detected": r.lines_detected, "lines_recognized": r.lines_recognized}));
-        let better = chosen.as_ref().is_none_or(|(_, c)| {
-            let v = |x: &MrzReading| {
-                x.mrz.as_ref().map(|m| (x.valid, m.checks.iter().filter(|c| c.valid).count()))
-            };
-            v(&r) > v(c)
-        });
-        if better {
-            chosen = Some((name, r));
-        }
-        if chosen.as_ref().is_some_and(|(_, c)| c.valid) {
-            break;
-        }
+    for s in &ex.reads {
+        let (r, d) = (&s.reading, if s.side == "front" { &front } else { back.as_ref().unwrap_or(&front) });
+        per_side.insert(s.side.to_string(), json!({"intake": d.info, "found": r.found, "timings_ms": r.timings_ms, "lines_detected": r.lines_detected, "lines_recognized": r.lines_recognized, "passes": r.passes}));
     }
-    let (side, r) = chosen.ok_or_else(|| CliError::other("internal", "no side read"))?;
-    // No MRZ: North American cards carry their data in a PDF417 barcode on the back.
-    let mut barcode = None;
-    if !r.found {
-        for (name, decoded) in sides.iter().rev() {
-            if let Some(b) = verity_document::barcode::read_pdf417(&decoded.image) {
-                barcode = Some((*name, b));
-                break;
-            }
-        }
-    }
-    let aamva = barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref());
-    // The printed text of both sides, compared with the MRZ.
-    let viz = if visual_zone {
-        // The MRZ side around its MRZ, the other side whole (cards print their data on the front).
-        let mut z = verity_document::viz::VisualZone::default();
-        for (n, d) in &sides {
-            z = z.join(if r.found && *n == side {
-                engine.read_visual_zone(&d.image, &r)?
-            } else {
-                engine.read_page_text(&d.image)?
-            });
-        }
-        let found = r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &z)).unwrap_or_default();
-        Some((z, found))
-    } else {
-        None
-    };
-    // The checks that need nothing declared: MRZ, content (expiry, age ≥ 18), front/back.
+    let r = ex.best_reading();
+    let side = ex.reads[ex.best].side;
+    let barcode = ex.barcode.as_ref();
+    let aamva = barcode.and_then(|(_, b)| b.aamva.as_ref());
+    let viz = ex.visual_zone.as_ref();
+    // The checks that need nothing declared: MRZ, content (expiry, age ≥ 18), front/back,
+    // forensic signals; consistency when the visual zone was read.
     let mut coverage: Vec<String> =
         ["mrz", "content", "front_back", "forensic"].iter().map(|s| s.to_string()).collect();
-    let forensics: Vec<(&str, verity_document::forensic::Forensics)> =
-        sides.iter().map(|(n, d)| (*n, verity_document::forensic::inspect(d))).collect();
     if viz.is_some() {
         coverage.push("consistency".into());
     }
@@ -189,29 +160,21 @@ pub fn document_read(
         today,
         client_data_validation: false,
     };
-    let found = r.found.then_some(&r);
-    let evidence = verity_document::checks::Evidence {
-        mrz: found,
-        mrz_side: found.map(|_| side),
-        barcode: aamva,
-        visual_zone: viz.as_ref().map(|(_, f)| f.as_slice()),
-        forensics: &forensics,
-        has_back: back.is_some(),
-    };
+    let evidence = ex.evidence();
     let mut checks = verity_document::checks::assess_evidence(&evidence, &Default::default(), &opts);
     if let Some(b) = checks.breakdown.as_object_mut() {
         b.remove("extractedData");
     }
     Ok(json!({
-        "mrz": if r.found { let mut v = mrz_json(&r); v["side"] = json!(side); v } else { json!({"found": false}) },
-        "fields": match (r.found, aamva) { (false, Some(a)) => aamva_fields(a), _ => data_fields(&r) },
-        "visual_zone": viz.as_ref().map(|(z, found)| json!({
+        "mrz": if r.found { let mut v = mrz_json(r); v["side"] = json!(side); v } else { json!({"found": false}) },
+        "fields": match (r.found, aamva) { (false, Some(a)) => aamva_fields(a), _ => data_fields(r) },
+        "visual_zone": viz.map(|(z, found)| json!({
             "lines": z.lines.iter().map(|l| json!({"text": l.text, "confidence": (l.confidence * 1000.0).round() / 1000.0})).collect::<Vec<_>>(),
             "fields": verity_document::viz::labelled_fields(z),
             "compared_with_mrz": found,
             "ms": z.ms,
         })),
-        "barcode": barcode.as_ref().map(|(side, b)| json!({
+        "barcode": barcode.map(|(side, b)| json!({
             "side": side, "format": b.format, "text": b.text, "aamva": b.aamva,
             "aamva_error": b.aamva_error, "angle_deg": b.angle_deg, "attempts": b.attempts, "ms": b.ms,
         })),

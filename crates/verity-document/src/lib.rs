@@ -14,6 +14,7 @@ pub mod aamva;
 pub mod barcode;
 pub mod checks;
 pub mod ctc;
+pub mod examine;
 pub mod forensic;
 pub mod lines;
 pub mod ocr;

@@ -208,3 +208,40 @@ fn the_recogniser_cut_to_the_alphabets_reads_as_the_whole_one() {
         }
     }
 }
+
+#[test]
+fn a_document_is_examined_on_both_sides_with_one_call() {
+    use verity_document::examine::{ExamineOptions, TextReading};
+    use verity_document::synth::{self, Rng, Severity};
+    let lim = verity_imaging::Limits::default();
+    let decode = |bytes: &[u8]| verity_imaging::decode_document(bytes, &lim).expect("decode");
+    let read = |rel: &str| {
+        decode(&std::fs::read(workspace().join("../shared/data/documents/images").join(rel)).expect("read"))
+    };
+    let opts = ExamineOptions { today: TODAY, text: TextReading::WithMrz, forensic: true };
+    // A passport page, a card front with no MRZ as the "back": the MRZ side is the front, the
+    // other side's text is read whole, both sides get forensic signals.
+    let (front, back) = (read("passporteye/100_pass-hrv.jpg"), read("fastmrz/nomrz.jpg"));
+    let ex = engine().examine(&front, Some(&back), &opts).expect("examine");
+    let (side, r) = ex.mrz().expect("an MRZ");
+    assert_eq!(side, "front");
+    assert!(r.valid);
+    assert_eq!(ex.reads.len(), 1, "a valid front: the back is not read for an MRZ");
+    assert!(ex.barcode.is_none());
+    let (zone, matches) = ex.visual_zone.as_ref().expect("the printed text");
+    assert!(!zone.lines.is_empty() && !matches.is_empty());
+    assert_eq!(ex.forensics.len(), 2);
+    let ev = ex.evidence();
+    assert_eq!(ev.mrz_side, Some("front"));
+    assert!(ev.visual_zone.is_some() && ev.has_back);
+    // A licence back: no MRZ, the barcode; no text read without an MRZ to compare with.
+    let mut rng = Rng::new(5);
+    let payload = synth::random_aamva(&mut rng);
+    let card = synth::licence_back(&mut rng, &payload, Severity::Clean).expect("licence back");
+    let ex = engine().examine(&decode(&card.jpeg), None, &opts).expect("examine");
+    assert!(ex.mrz().is_none());
+    let (side, b) = ex.barcode.as_ref().expect("a barcode");
+    assert_eq!((*side, b.text.as_str()), ("front", payload.as_str()));
+    assert!(ex.visual_zone.is_none());
+    assert!(ex.evidence().barcode.is_some());
+}

@@ -498,86 +498,40 @@ fn document_check(
     declared: &verity_document::checks::Declared,
     opts: &verity_document::checks::CheckOptions,
 ) -> Value {
+    use verity_document::examine::{ExamineOptions, TextReading};
     let lim = verity_imaging::Limits::default();
-    let mut sides: Vec<(&str, &[u8])> = vec![("front", front)];
-    if let Some(b) = back {
-        sides.push(("back", b));
-    }
-    let mut best: Option<(&str, verity_document::MrzReading)> = None;
-    let mut images = Vec::new();
-    for (name, bytes) in sides {
-        let decoded = match verity_imaging::decode_document(bytes, &lim) {
-            Ok(d) => d,
-            Err(e) => return not_processed(&format!("the document's {name} cannot be read: {e}")),
-        };
-        images.push((name, decoded));
-        let img = &images[images.len() - 1].1.image;
-        let r = match engine.read_mrz(img, opts.today) {
-            Ok(r) => r,
-            Err(e) => return not_processed(&format!("document reading failed: {e}")),
-        };
-        let key = |r: &verity_document::MrzReading| {
-            (r.valid, r.mrz.as_ref().map(|m| m.checks.iter().filter(|c| c.valid).count()))
-        };
-        if best.as_ref().is_none_or(|(_, b)| key(&r) > key(b)) {
-            best = Some((name, r));
-        }
-        if best.as_ref().is_some_and(|(_, b)| b.valid) {
-            break;
-        }
-    }
-    let (side, reading) = match &best {
-        Some((s, r)) if r.found => (Some(*s), Some(r)),
-        _ => (None, None),
+    let decode = |name: &str, bytes: &[u8]| {
+        verity_imaging::decode_document(bytes, &lim)
+            .map_err(|e| not_processed(&format!("the document's {name} cannot be read: {e}")))
     };
-    // No MRZ: a PDF417 (AAMVA) barcode, looked for on the back first.
-    let barcode = if reading.is_none() {
-        images
-            .iter()
-            .rev()
-            .find_map(|(name, d)| verity_document::barcode::read_pdf417(&d.image).map(|b| (*name, b)))
-    } else {
-        None
+    let front = match decode("front", front) {
+        Ok(d) => d,
+        Err(v) => return v,
     };
-    let forensics: Vec<(&str, verity_document::forensic::Forensics)> =
-        if opts.coverage.iter().any(|c| c == "forensic") {
-            images.iter().map(|(n, d)| (*n, verity_document::forensic::inspect(d))).collect()
-        } else {
-            Vec::new()
-        };
-    // The printed text compared with the MRZ, when asked for.
-    let mut viz = None;
-    if let (Some(r), Some(sd), true) = (reading, side, opts.coverage.iter().any(|c| c == "consistency")) {
-        // The MRZ side around its MRZ, the other side whole (cards print their data on the front).
-        let mut zone = verity_document::viz::VisualZone::default();
-        for (n, d) in &images {
-            let z =
-                if *n == sd { engine.read_visual_zone(&d.image, r) } else { engine.read_page_text(&d.image) };
-            match z {
-                Ok(z) => zone = zone.join(z),
-                Err(e) => return not_processed(&format!("document reading failed: {e}")),
-            }
-        }
-        let found = r.mrz.as_ref().map(|m| verity_document::viz::compare(m, &zone)).unwrap_or_default();
-        viz = Some((zone, found));
-    }
-    let evidence = verity_document::checks::Evidence {
-        mrz: reading,
-        mrz_side: side,
-        barcode: barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref()),
-        visual_zone: viz.as_ref().map(|(_, f)| f.as_slice()),
-        forensics: &forensics,
-        has_back: back.is_some(),
+    let back = match back.map(|b| decode("back", b)).transpose() {
+        Ok(d) => d,
+        Err(v) => return v,
     };
+    let covers = |c: &str| opts.coverage.iter().any(|x| x == c);
+    let examine_opts = ExamineOptions {
+        today: opts.today,
+        text: if covers("consistency") { TextReading::WithMrz } else { TextReading::Off },
+        forensic: covers("forensic"),
+    };
+    let ex = match engine.examine(&front, back.as_ref(), &examine_opts) {
+        Ok(ex) => ex,
+        Err(e) => return not_processed(&format!("document reading failed: {e}")),
+    };
+    let evidence = ex.evidence();
     let a = verity_document::checks::assess_evidence(&evidence, declared, opts);
     let mut out = json!({"outcome": a.outcome, "reasons": a.reasons, "breakdown": a.breakdown});
-    if let Some((z, _)) = &viz {
+    if let Some((z, _)) = &ex.visual_zone {
         out["visualZone"] = json!({"lines": z.lines.iter().map(|l| json!({"text": l.text, "confidence": (l.confidence * 1000.0).round() / 1000.0})).collect::<Vec<_>>()});
     }
-    if let Some((side, b)) = &barcode {
+    if let Some((side, b)) = &ex.barcode {
         out["barcode"] = json!({"side": side, "format": b.format, "standard": if b.aamva.is_some() { "AAMVA" } else { "unknown" }, "angleDeg": b.angle_deg});
     }
-    if let Some(r) = reading {
+    if let Some((side, r)) = ex.mrz() {
         out["mrz"] = json!({"side": side, "lines": r.lines, "rawLines": r.raw_lines, "corrections": r.corrections, "confidence": r.confidence});
     }
     out
