@@ -11,14 +11,22 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The models directory (`$VERITY_MODELS_DIR`, else `models/`).
+fn models() -> verity_models::ModelDir {
+    let dir = std::env::var_os("VERITY_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models"));
+    verity_models::ModelDir::new(dir)
+}
+
+/// The ONNX Runtime library (`scripts/test` fetches every model, the library included).
+fn onnxruntime(models: &verity_models::ModelDir) -> PathBuf {
+    models.require(&verity_models::ONNXRUNTIME).expect("ONNX Runtime library (verity models fetch)")
+}
+
 fn engine() -> &'static DocumentEngine {
     static E: OnceLock<DocumentEngine> = OnceLock::new();
-    E.get_or_init(|| {
-        let dir = std::env::var_os("VERITY_MODELS_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace().join("models"));
-        DocumentEngine::load(&verity_models::ModelDir::new(dir)).expect("models (scripts/test fetches them)")
-    })
+    E.get_or_init(|| DocumentEngine::load(&models()).expect("models (scripts/test fetches them)"))
 }
 
 fn image(rel: &str) -> image::RgbImage {
@@ -144,14 +152,9 @@ fn the_visual_zone_agrees_with_the_mrz_unless_the_printed_name_was_changed() {
 #[test]
 fn onnx_runtime_and_tract_read_the_same_mrz() {
     use verity_document::ocr::Runtime;
-    let dir = std::env::var_os("VERITY_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models"));
-    let models = verity_models::ModelDir::new(dir);
-    // `scripts/test` fetches every model, the ONNX Runtime library included.
-    let lib =
-        models.require(&verity_models::ONNXRUNTIME).expect("ONNX Runtime library (verity models fetch)");
-    let ort = DocumentEngine::load_on(&models, Runtime::Ort(lib), false).expect("ort engine");
+    let models = models();
+    let ort =
+        DocumentEngine::load_on(&models, Runtime::Ort(onnxruntime(&models)), false).expect("ort engine");
     let tract = DocumentEngine::load_on(&models, Runtime::Tract, false).expect("tract engine");
     let img = image("fastmrz/td3.jpg");
     // The detector's lines agree to a pixel or two.
@@ -173,12 +176,8 @@ fn the_recogniser_cut_to_the_alphabets_reads_as_the_whole_one() {
     use verity_document::ctc::{Alphabet, MRZ_SYMBOLS};
     use verity_document::ocr::{Recognizer, Runtime};
     use verity_document::viz::VIZ_SYMBOLS;
-    let dir = std::env::var_os("VERITY_MODELS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("models"));
-    let models = verity_models::ModelDir::new(dir);
-    let lib =
-        models.require(&verity_models::ONNXRUNTIME).expect("ONNX Runtime library (verity models fetch)");
+    let models = models();
+    let lib = onnxruntime(&models);
     let rec = models.require(&verity_models::PPOCR_REC).expect("recogniser");
     let keys = models.require(&verity_models::PPOCR_KEYS).expect("keys");
     for runtime in [Runtime::Ort(lib), Runtime::Tract] {
