@@ -1,5 +1,7 @@
-//! Identifiers: 24 hexadecimal characters like ComplyCube's (4 bytes of seconds, 8 random
-//! bytes), so ids sort roughly by creation time; API keys and webhook secrets.
+//! Identifiers: 24 hexadecimal characters like ComplyCube's (4 bytes of seconds, a 3-byte
+//! counter, 5 random bytes), so ids sort by creation time — strictly within one process, even
+//! within one millisecond (lists are ordered by creation time, then id); API keys and webhook
+//! secrets.
 
 use sha2::{Digest, Sha256};
 
@@ -11,8 +13,15 @@ fn random<const N: usize>() -> [u8; N] {
 }
 
 pub fn new_id() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static START: OnceLock<u32> = OnceLock::new();
+    static COUNT: AtomicU32 = AtomicU32::new(0);
+    // A random start in the lower half of the 24-bit range: 8 million ids before it wraps.
+    let start = *START.get_or_init(|| u32::from_be_bytes(random::<4>()) & 0x7f_ffff);
+    let n = start.wrapping_add(COUNT.fetch_add(1, Ordering::Relaxed)) & 0xff_ffff;
     let secs = (verity_store::time::now_ms() / 1000) as u32;
-    format!("{:08x}{}", secs, hex::encode(random::<8>()))
+    format!("{secs:08x}{n:06x}{}", hex::encode(random::<5>()))
 }
 
 /// Whether `s` looks like one of our ids (saves a query on garbage).
@@ -38,6 +47,15 @@ pub fn key_hash(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_one_after_another_sort_in_that_order() {
+        let ids: Vec<String> = (0..1000).map(|_| new_id()).collect();
+        for w in ids.windows(2) {
+            // Same second: the counter orders them; a later second sorts after anyway.
+            assert!(w[0] < w[1], "{} then {}", w[0], w[1]);
+        }
+    }
 
     #[test]
     fn ids_and_keys_have_their_shapes() {
