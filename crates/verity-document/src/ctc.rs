@@ -24,7 +24,7 @@ pub struct CharRead {
 }
 
 /// A decoded line.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineRead {
     pub text: String,
     pub chars: Vec<CharRead>,

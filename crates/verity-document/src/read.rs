@@ -650,7 +650,7 @@ impl DocumentEngine {
         img: &RgbImage,
         boxes: &[LineBox],
         tails: &[f32],
-        cache: &ReadCache,
+        cache: &mut ReadCache,
     ) -> Result<(Vec<LineRead>, usize), DocumentError> {
         // At most 800 columns (100 time steps, ~18 px per character of a 44-character line):
         // wider crops are squeezed, which the recogniser reads as well and faster.
@@ -687,17 +687,14 @@ impl DocumentEngine {
         };
         let boxes: Vec<(&LineBox, f32)> =
             boxes.iter().zip(tails.iter().copied().chain(std::iter::repeat(0.0))).collect();
-        let cached: Vec<Option<LineRead>> = {
-            let c = cache.lock().map_err(|_| DocumentError::Inference("read cache poisoned".into()))?;
-            boxes
-                .iter()
-                .map(|&(b, t)| {
-                    c.iter().find(|(cb, ct, _)| same_place(b, t, cb, *ct)).map(|(.., r)| r.clone())
-                })
-                .collect()
-        };
+        let mut reads: Vec<Option<LineRead>> = boxes
+            .iter()
+            .map(|&(b, t)| {
+                cache.iter().find(|(cb, ct, _)| same_place(b, t, cb, *ct)).map(|(.., r)| r.clone())
+            })
+            .collect();
         let todo: Vec<(&LineBox, f32)> =
-            boxes.iter().zip(&cached).filter(|(_, c)| c.is_none()).map(|(b, _)| *b).collect();
+            boxes.iter().zip(&reads).filter(|(_, r)| r.is_none()).map(|(b, _)| *b).collect();
         let fresh: Vec<LineRead> = if todo.len() == 1 {
             vec![one(todo[0])?]
         } else {
@@ -714,12 +711,11 @@ impl DocumentEngine {
             })?
         };
         let n = fresh.len();
-        if let Ok(mut c) = cache.lock() {
-            c.extend(todo.iter().zip(&fresh).map(|(&(b, t), r)| (*b, t, r.clone())));
+        cache.extend(todo.iter().zip(&fresh).map(|(&(b, t), r)| (*b, t, r.clone())));
+        for (slot, r) in reads.iter_mut().filter(|r| r.is_none()).zip(fresh) {
+            *slot = Some(r);
         }
-        let mut fresh = fresh.into_iter();
-        let reads = cached.into_iter().map(|c| c.or_else(|| fresh.next()).unwrap_or_default()).collect();
-        Ok((reads, n))
+        Ok((reads.into_iter().flatten().collect(), n))
     }
 
     /// Reads the MRZ of a document photo: first with text detected on the image fitted to
@@ -729,12 +725,12 @@ impl DocumentEngine {
     /// timings are both passes'. (Measured on the real set: the fast pass alone reads 35 of the
     /// 44 MRZs; on 1200×900 synthetic photos it cuts a read's work by a fifth.)
     pub fn read_mrz(&self, img: &RgbImage, today: Date) -> Result<MrzReading, DocumentError> {
-        let cache = ReadCache::default();
-        let first = self.read_pass(img, today, DET_SIDE_FAST, false, &cache)?;
+        let mut cache = ReadCache::new();
+        let first = self.read_pass(img, today, DET_SIDE_FAST, false, &mut cache)?;
         if first.valid || settled(&first) || sure(&first) {
             return Ok(first);
         }
-        let mut second = self.read_pass(img, today, DET_SIDE, true, &cache)?;
+        let mut second = self.read_pass(img, today, DET_SIDE, true, &mut cache)?;
         second.lines_recognized += first.lines_recognized;
         second.passes = 2;
         second.timings_ms.detect += first.timings_ms.detect;
@@ -759,7 +755,7 @@ impl DocumentEngine {
         side: usize,
         thorough: bool,
     ) -> Result<MrzReading, DocumentError> {
-        self.read_pass(img, today, side, thorough, &ReadCache::default())
+        self.read_pass(img, today, side, thorough, &mut ReadCache::new())
     }
 
     fn read_pass(
@@ -768,7 +764,7 @@ impl DocumentEngine {
         today: Date,
         side: usize,
         thorough: bool,
-        cache: &ReadCache,
+        cache: &mut ReadCache,
     ) -> Result<MrzReading, DocumentError> {
         let t0 = Instant::now();
         let lines = self.detect_lines_at(img, side)?;
@@ -1133,7 +1129,7 @@ fn settled(r: &MrzReading) -> bool {
 }
 
 /// Lines read so far for one image: box, tail, read.
-type ReadCache = std::sync::Mutex<Vec<(LineBox, f32, LineRead)>>;
+type ReadCache = Vec<(LineBox, f32, LineRead)>;
 
 /// Two placements of a line whose crops would be all but the same: centres and tails within a
 /// quarter of the line's half-height, lengths within 2 % (+1 px), heights within 10 %, same
