@@ -159,6 +159,18 @@ impl ImageError {
             ImageError::PdfEncrypted => "pdf_encrypted",
         }
     }
+
+    /// The message for the sender of the file: [`ImageError`]'s text without the decoder's or
+    /// PDF parser's own words (which belong in the log, not in an API answer).
+    pub fn public_message(&self) -> String {
+        match self {
+            ImageError::Corrupt { format, .. } => format!("the {format} image is truncated or corrupt"),
+            ImageError::UnsupportedEncoding { format, .. } => {
+                format!("the {format} image uses an encoding this server cannot read")
+            }
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A decoded, upright RGB image and what intake saw on the way.
@@ -218,6 +230,12 @@ pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageError> {
                         detail: "truncated: the image data ends before the end-of-image marker".into(),
                     })
                 }
+                JpegEnd::Malformed => {
+                    return Err(ImageError::Corrupt {
+                        format: "jpeg",
+                        detail: "malformed: the data does not follow the JPEG structure".into(),
+                    })
+                }
             };
             let d = JpegDecoder::new(Cursor::new(bytes)).map_err(|e| map_err(format, e))?;
             let mut decoded = finish(d, format, bytes.len(), limits)?;
@@ -257,53 +275,126 @@ pub fn decode_document(bytes: &[u8], limits: &Limits) -> Result<Decoded, ImageEr
 #[derive(Debug, PartialEq, Eq)]
 enum JpegEnd {
     Complete,
-    /// A progressive JPEG cut during a later scan: every pixel is present at the quality of the
-    /// last complete scan. Decoded, and flagged.
+    /// Cut off before the end-of-image marker, but after every coefficient of every component
+    /// arrived at some precision (a progressive JPEG whose last refinement scans are missing):
+    /// the whole frame decodes, at reduced quality. Decoded, and flagged.
     TruncatedProgressive,
     /// Pixels are missing (the decoder would fill them with grey without complaint).
     Truncated,
+    /// The stream's structure is broken (a marker that cannot occur, a segment running past the
+    /// end): random bytes behind a JPEG header end here.
+    Malformed,
 }
 
-/// Whether the main JPEG image is complete. The marker segments before the first scan are
-/// walked by their lengths (so an EXIF thumbnail inside APP1 is skipped); from the first scan on,
-/// an end-of-image marker must follow (`FF D9` cannot occur inside entropy-coded data, where an
-/// `FF` is always followed by `00` or a restart marker). Data after it (some files carry a second,
-/// cut-off stream) is ignored, as decoders ignore it.
+/// Whether the main JPEG image is complete, by walking its structure: marker segments by their
+/// lengths (so an EXIF thumbnail inside APP1 is skipped), each scan's entropy-coded data up to
+/// the next marker (inside it an `FF` is always followed by `00` or a restart marker), until the
+/// end-of-image marker. Data after it (some files carry a second, cut-off stream) is ignored, as
+/// decoders ignore it. Each complete scan marks the coefficients it carried for its components,
+/// which tells a progressive JPEG cut during its last refinements (whole frame, flagged) from
+/// one cut before some coefficients arrived (refused).
 fn jpeg_completeness(bytes: &[u8]) -> JpegEnd {
     let mut i = 2; // after SOI
-    let mut progressive = false;
-    let first_scan = loop {
-        // Skip fill bytes, then read a marker.
-        while i < bytes.len() && bytes[i] == 0xFF && bytes.get(i + 1) == Some(&0xFF) {
+    let mut components: Vec<u8> = Vec::new();
+    // Per component of the frame: a bit per coefficient (0 = DC, 1–63 = AC) some scan carried.
+    let mut covered: Vec<u64> = Vec::new();
+    let mut scans = 0usize;
+    let whole_frame = |components: &Vec<u8>, covered: &Vec<u64>| {
+        !components.is_empty() && covered.iter().all(|c| *c == u64::MAX)
+    };
+    loop {
+        // Fill bytes, then a marker.
+        while i + 1 < bytes.len() && bytes[i] == 0xFF && bytes[i + 1] == 0xFF {
             i += 1;
         }
-        if i + 4 > bytes.len() || bytes[i] != 0xFF {
-            return JpegEnd::Truncated;
+        if i + 2 > bytes.len() {
+            return if scans > 0 && whole_frame(&components, &covered) {
+                JpegEnd::TruncatedProgressive
+            } else {
+                JpegEnd::Truncated
+            };
+        }
+        if bytes[i] != 0xFF {
+            return JpegEnd::Malformed;
         }
         let marker = bytes[i + 1];
-        if marker == 0xDA {
-            break i;
+        match marker {
+            0xD9 => return if scans > 0 { JpegEnd::Complete } else { JpegEnd::Truncated },
+            0xD0..=0xD7 | 0x01 => {
+                i += 2;
+                continue;
+            }
+            // Frames, tables, restart interval, comments, application data, number of lines.
+            0xC0..=0xCF | 0xDA..=0xDF | 0xE0..=0xEF | 0xFE => {}
+            _ => return JpegEnd::Malformed,
         }
-        if marker == 0xC2 || marker == 0xC6 || marker == 0xCA || marker == 0xCE {
-            progressive = true;
+        if i + 4 > bytes.len() {
+            return JpegEnd::Truncated;
         }
         let len = u16::from_be_bytes([bytes[i + 2], bytes[i + 3]]) as usize;
         if len < 2 {
+            return JpegEnd::Malformed;
+        }
+        if i + 2 + len > bytes.len() {
             return JpegEnd::Truncated;
         }
+        let seg = &bytes[i + 4..i + 2 + len];
         i += 2 + len;
-    };
-    let rest = &bytes[first_scan..];
-    if rest.windows(2).any(|w| w == [0xFF, 0xD9]) {
-        return JpegEnd::Complete;
-    }
-    // In a progressive JPEG the first scan (DC) covers every pixel: if another scan started,
-    // the first one is complete.
-    let scans = rest.windows(2).filter(|w| *w == [0xFF, 0xDA]).count();
-    if progressive && scans >= 2 {
-        JpegEnd::TruncatedProgressive
-    } else {
-        JpegEnd::Truncated
+        let is_frame = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_frame {
+            // P, Y, X, Nf, then (id, sampling, table) per component.
+            let nf = *seg.get(5).unwrap_or(&0) as usize;
+            if nf == 0 || seg.len() < 6 + 3 * nf {
+                return JpegEnd::Malformed;
+            }
+            components = (0..nf).map(|k| seg[6 + 3 * k]).collect();
+            covered = vec![0; nf];
+            continue;
+        }
+        if marker != 0xDA {
+            continue;
+        }
+        // A scan: Ns, (id, tables) per component, Ss, Se, Ah/Al; then entropy-coded data.
+        let ns = *seg.first().unwrap_or(&0) as usize;
+        if ns == 0 || seg.len() < 1 + 2 * ns + 3 || components.is_empty() {
+            return JpegEnd::Malformed;
+        }
+        let ids: Vec<u8> = (0..ns).map(|k| seg[1 + 2 * k]).collect();
+        let (ss, se) = (seg[1 + 2 * ns] as u32, seg[2 + 2 * ns] as u32);
+        if ss > se || se > 63 {
+            return JpegEnd::Malformed;
+        }
+        // The entropy-coded data ends at the first FF not followed by 00 or a restart marker.
+        let mut j = i;
+        let end = loop {
+            match bytes[j..].iter().position(|b| *b == 0xFF) {
+                None => break None,
+                Some(k) => {
+                    j += k;
+                    match bytes.get(j + 1) {
+                        None => break None,
+                        Some(0x00 | 0xD0..=0xD7) => j += 2,
+                        Some(_) => break Some(j),
+                    }
+                }
+            }
+        };
+        let Some(end) = end else {
+            // Cut inside this scan: what the earlier scans carried is all there is.
+            return if whole_frame(&components, &covered) {
+                JpegEnd::TruncatedProgressive
+            } else {
+                JpegEnd::Truncated
+            };
+        };
+        let bits = if se == 63 { u64::MAX << ss } else { ((1u64 << (se + 1)) - 1) & (u64::MAX << ss) };
+        for id in ids {
+            if let Some(c) = components.iter().position(|x| *x == id) {
+                covered[c] |= bits;
+            }
+        }
+        scans += 1;
+        i = end;
     }
 }
 

@@ -105,14 +105,45 @@ fn truncated_baseline_jpeg_is_refused_but_cut_progressive_scans_are_flagged() {
     appended.extend_from_slice(&jpeg[..jpeg.len() / 2]);
     assert_eq!(jpeg_completeness(&appended), JpegEnd::Complete);
     assert!(decode(&appended, &Limits::default()).is_ok());
-    // A progressive stream: SOF2 segment, then two scans; cut inside the second.
-    let mut prog = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 3, 0];
-    prog.extend_from_slice(&[0xFF, 0xDA, 0, 3, 1, 2, 0xFF, 0x00, 4]);
-    prog.extend_from_slice(&[0xFF, 0xDA, 5, 6, 7]);
+    // Hand-made progressive streams (one component): a DC scan, an AC scan, a refinement.
+    let sof2 = [0xFF, 0xC2, 0, 11, 8, 0, 16, 0, 16, 1, 1, 0x11, 0];
+    let scan = |ss: u8, se: u8, data: &[u8]| {
+        let mut v = vec![0xFF, 0xDA, 0, 8, 1, 1, 0, ss, se, 0];
+        v.extend_from_slice(data);
+        v
+    };
+    let mut prog = vec![0xFF, 0xD8];
+    prog.extend_from_slice(&sof2);
+    prog.extend(scan(0, 0, &[1, 2, 0xFF, 0x00, 4]));
+    prog.extend(scan(1, 63, &[5, 0xFF, 0xD3, 6]));
+    let mut whole = prog.clone();
+    whole.extend(scan(1, 63, &[7, 8]));
+    whole.extend_from_slice(&[0xFF, 0xD9]);
+    assert_eq!(jpeg_completeness(&whole), JpegEnd::Complete);
+    // Cut in the refinement: every coefficient arrived once: the whole frame, flagged.
+    prog.extend(scan(1, 63, &[7, 8]));
     assert_eq!(jpeg_completeness(&prog), JpegEnd::TruncatedProgressive);
-    let mut one_scan = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 3, 0];
-    one_scan.extend_from_slice(&[0xFF, 0xDA, 0, 3, 1, 2]);
-    assert_eq!(jpeg_completeness(&one_scan), JpegEnd::Truncated);
+    // Cut in the AC scan: the AC coefficients are missing: refused.
+    let mut dc_only = vec![0xFF, 0xD8];
+    dc_only.extend_from_slice(&sof2);
+    dc_only.extend(scan(0, 0, &[1, 2]));
+    dc_only.extend(scan(1, 63, &[5, 6]));
+    assert_eq!(jpeg_completeness(&dc_only), JpegEnd::Truncated);
+    // A baseline JPEG cut to a third, and its header followed by random bytes: refused.
+    assert_eq!(jpeg_completeness(&jpeg[..jpeg.len() / 3]), JpegEnd::Truncated);
+    let header_end = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).expect("a scan");
+    for seed in 0..50u32 {
+        let mut junk = jpeg[..header_end + 14].to_vec();
+        let mut x = seed.wrapping_mul(2_654_435_761).wrapping_add(1);
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            junk.push(x as u8);
+        }
+        let err = decode(&junk, &Limits::default()).expect_err("random bytes are not an image");
+        assert_eq!(err.code(), "image_corrupt", "seed {seed}: {err}");
+    }
 }
 
 #[test]
