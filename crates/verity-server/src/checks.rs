@@ -50,6 +50,9 @@ impl Engines {
     }
 }
 
+/// The keys `options` may have.
+const OPTIONS: &[&str] = &["challenges", "analysisCoverage", "minimumPermittedAge", "clientDataValidation"];
+
 pub(crate) const SUPPORTED: &[&str] =
     &["identity_check", "document_check", "face_authentication_check", "enhanced_identity_check"];
 const KNOWN_UNSUPPORTED: &[&str] = &[
@@ -102,6 +105,14 @@ pub async fn create(
     }
     let client_id = string_field(&m, "clientId", true)?.unwrap_or_default();
     let client = fetch(&s, &caller.tenant_id, "client", "client", &client_id).await?;
+    if client.body["type"] != "person" {
+        // Every supported check compares a person's face or reads a person's identity document.
+        return Err(ApiError::invalid(
+            "client_not_person",
+            format!("{kind} needs a client of type person"),
+            Some("clientId"),
+        ));
+    }
     let mut out = Map::new();
     out.insert("clientId".into(), json!(client.id));
     out.insert("entityName".into(), client.body["entityName"].clone());
@@ -134,16 +145,18 @@ pub async fn create(
         }
         out.insert("documentId".into(), json!(d.id));
     }
-    if kind == "face_authentication_check" && client.body["type"] != "person" {
-        return Err(ApiError::invalid(
-            "client_not_person",
-            "face authentication needs a client of type person",
-            Some("clientId"),
-        ));
-    }
+
     match m.get("options") {
         None | Some(Value::Null) => {}
         Some(Value::Object(o)) => {
+            if let Some(k) = o.keys().find(|k| !OPTIONS.contains(&k.as_str())) {
+                let p = format!("options.{k}");
+                return Err(ApiError::invalid(
+                    "field_unknown",
+                    format!("unknown option `{k}`: {}", OPTIONS.join(", ")),
+                    Some(&p),
+                ));
+            }
             if let Some(ch) = o.get("challenges") {
                 let names = ch.as_array().ok_or_else(|| {
                     ApiError::invalid(
@@ -205,10 +218,42 @@ pub async fn create(
             return Err(ApiError::invalid("field_type", "`options` must be an object", Some("options")))
         }
     }
-    if let Some(v) = m.get("enableMonitoring") {
-        out.insert("enableMonitoring".into(), json!(v.as_bool().unwrap_or(false)));
+    match m.get("enableMonitoring") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => {
+            out.insert("enableMonitoring".into(), json!(b));
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "field_type",
+                "`enableMonitoring` must be a boolean",
+                Some("enableMonitoring"),
+            ))
+        }
     }
     out.insert("status".into(), json!("pending"));
+    // The evidence is locked before the check exists: from now on its files and the document's
+    // type and country cannot change (`document_in_use`), so the check judges what was sent.
+    for (field, kind, what) in [
+        ("livePhotoId", "livePhoto", "live photo"),
+        ("liveVideoId", "liveVideo", "live video"),
+        ("documentId", "document", "document"),
+    ] {
+        if let Some(id) = out.get(field).and_then(Value::as_str) {
+            crate::resources::modify(&s, &caller.tenant_id, kind, what, id, |r| {
+                if kind == "document" && r.body["_files"]["front"].as_str().is_none() {
+                    return Err(ApiError::invalid(
+                        "document_image_missing",
+                        "the document has no front image: upload it first",
+                        Some("documentId"),
+                    ));
+                }
+                r.body["_inUse"] = json!(true);
+                Ok(())
+            })
+            .await?;
+        }
+    }
     let r = new_resource(&caller.tenant_id, "check", Some(client.id), Value::Object(out));
     s.store.insert(&r).await?;
     s.store
@@ -255,7 +300,6 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut r = fetch(&s, &caller.tenant_id, "check", "check", &id).await?;
     let m = json_object(&body)?;
     if let Some(k) = m.keys().find(|k| k.as_str() != "enableMonitoring") {
         return Err(ApiError::invalid(
@@ -264,16 +308,27 @@ pub async fn update(
             Some(k),
         ));
     }
-    if let Some(v) = m.get("enableMonitoring") {
-        let b = v.as_bool().ok_or_else(|| {
+    let monitoring = match m.get("enableMonitoring") {
+        None => None,
+        Some(v) => Some(v.as_bool().ok_or_else(|| {
             ApiError::invalid("field_type", "`enableMonitoring` must be a boolean", Some("enableMonitoring"))
-        })?;
-        r.body["enableMonitoring"] = json!(b);
-    }
-    r.updated_at = now_ms();
-    s.store.update(&r).await?;
-    Ok(Json(render(&r)))
+        })?),
+    };
+    let r = crate::resources::modify(&s, &caller.tenant_id, "check", "check", &id, |r| {
+        if let Some(b) = monitoring {
+            r.body["enableMonitoring"] = json!(b);
+        }
+        Ok(())
+    })
+    .await?;
+    let rendered = render(&r);
+    events::emit(&s, &caller.tenant_id, "check.updated", "check", rendered.clone()).await?;
+    Ok(Json(rendered))
 }
+
+/// The outcomes a reviewer may give (ComplyCube's SDKs send `confirmed`; `clear` is its
+/// synonym in ComplyCube's check outcomes).
+const VALIDATION_OUTCOMES: &[&str] = &["clear", "confirmed", "attention", "rejected"];
 
 /// A reviewer's outcome for a completed check.
 pub async fn validate(
@@ -282,23 +337,30 @@ pub async fn validate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut r = fetch(&s, &caller.tenant_id, "check", "check", &id).await?;
     let m = json_object(&body)?;
+    reject_unknown(&m, &["outcome"])?;
     let outcome = string_field(&m, "outcome", true)?.unwrap_or_default();
-    if !["clear", "attention", "rejected"].contains(&outcome.as_str()) {
+    if !VALIDATION_OUTCOMES.contains(&outcome.as_str()) {
         return Err(ApiError::invalid(
             "field_invalid",
-            "`outcome` must be clear, attention or rejected",
+            format!("`outcome` must be one of {}", VALIDATION_OUTCOMES.join(", ")),
             Some("outcome"),
         ));
     }
-    if r.body["status"] != "complete" {
-        return Err(ApiError::invalid("check_not_complete", "only a complete check can be validated", None));
-    }
-    let now = now_ms();
-    r.body["validation"] = json!({"outcome": outcome, "validatedAt": verity_store::time::format_ms(now)});
-    r.updated_at = now;
-    s.store.update(&r).await?;
+    let r = crate::resources::modify(&s, &caller.tenant_id, "check", "check", &id, |r| {
+        if r.body["status"] != "complete" {
+            return Err(ApiError::invalid(
+                "check_not_complete",
+                "only a complete check can be validated",
+                None,
+            ));
+        }
+        r.body["validation"] =
+            json!({"outcome": outcome, "validatedAt": verity_store::time::format_ms(now_ms())});
+        Ok(())
+    })
+    .await?;
+    events::emit(&s, &caller.tenant_id, "check.updated", "check", render(&r)).await?;
     Ok(Json(json!({"id": r.id, "outcome": outcome})))
 }
 
@@ -790,7 +852,7 @@ pub async fn run(s: &AppState, payload: &Value, attempt: i64, max_attempts: i64)
     let (Some(tenant), Some(id)) = (payload["tenantId"].as_str(), payload["checkId"].as_str()) else {
         return Outcome::GiveUp("malformed check job".into());
     };
-    let mut check = match s.store.get(tenant, "check", id).await {
+    let check = match s.store.get(tenant, "check", id).await {
         Ok(Some(c)) => c,
         Ok(None) => return Outcome::Done, // deleted meanwhile
         Err(e) => return Outcome::Retry { after_ms: 1000, error: e.to_string() },
@@ -805,12 +867,21 @@ pub async fn run(s: &AppState, payload: &Value, attempt: i64, max_attempts: i64)
             if let Some(o) = result.as_object_mut() {
                 o.insert("processingMs".into(), json!(started.elapsed().as_millis() as u64));
             }
-            check.body["status"] = json!("complete");
-            check.body["result"] = result;
-            check.updated_at = now_ms();
-            if let Err(e) = s.store.update(&check).await {
-                return Outcome::Retry { after_ms: 1000, error: e.to_string() };
-            }
+            let written = crate::resources::modify(s, tenant, "check", "check", id, |c| {
+                if c.body["status"] != "pending" {
+                    // Another worker finished it first (a lease that expired mid-run).
+                    return Err(ApiError::Conflict("already finished".into()));
+                }
+                c.body["status"] = json!("complete");
+                c.body["result"] = result.clone();
+                Ok(())
+            })
+            .await;
+            let check = match written {
+                Ok(c) => c,
+                Err(ApiError::Conflict(_) | ApiError::NotFound { .. }) => return Outcome::Done,
+                Err(e) => return Outcome::Retry { after_ms: 1000, error: e.to_string() },
+            };
             let rendered = render(&check);
             let _ = events::emit(s, tenant, "check.completed", "check", rendered.clone()).await;
             let _ = events::emit(s, tenant, &format!("check.completed.{outcome}"), "check", rendered).await;
@@ -823,11 +894,18 @@ pub async fn run(s: &AppState, payload: &Value, attempt: i64, max_attempts: i64)
         }
         Err(e) if attempt < max_attempts => Outcome::Retry { after_ms: 2000 * attempt, error: e },
         Err(e) => {
-            check.body["status"] = json!("failed");
-            check.body["error"] = json!(e);
-            check.updated_at = now_ms();
-            let _ = s.store.update(&check).await;
-            let _ = events::emit(s, tenant, "check.failed", "check", render(&check)).await;
+            let failed = crate::resources::modify(s, tenant, "check", "check", id, |c| {
+                if c.body["status"] != "pending" {
+                    return Err(ApiError::Conflict("already finished".into()));
+                }
+                c.body["status"] = json!("failed");
+                c.body["error"] = json!(e);
+                Ok(())
+            })
+            .await;
+            if let Ok(check) = failed {
+                let _ = events::emit(s, tenant, "check.failed", "check", render(&check)).await;
+            }
             Outcome::GiveUp(e)
         }
     }

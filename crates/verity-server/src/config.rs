@@ -32,6 +32,15 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub storage: StorageConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `/metrics` wants `Authorization: Bearer <token>`. Empty: `/metrics` answers only
+    /// clients on loopback (a Prometheus on the same host), 404 to everyone else.
+    pub token: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -50,6 +59,20 @@ pub struct LimitsConfig {
     pub image_max_bytes: usize,
     /// Uploads read and checked at the same time (the rest wait before their body is read).
     pub concurrent_uploads: usize,
+    /// Of those, how many one tenant may hold (so one tenant cannot stall another).
+    pub concurrent_uploads_per_tenant: usize,
+    /// An upload body must arrive at least this fast (after a 5-second grace), or it is cut
+    /// off with 408 `body_too_slow`.
+    pub min_upload_bytes_per_sec: u64,
+    /// A connection must send a whole request head within this time; also the longest idle
+    /// time between two requests on a kept-alive connection.
+    pub header_read_timeout_secs: u64,
+    /// Connections open at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
+    pub shutdown_grace_secs: u64,
+    /// Failed authentications per minute from one client address before it gets 429.
+    pub failed_auth_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -71,6 +94,12 @@ pub struct WebhooksConfig {
     /// Delay before the 2nd attempt; doubles each time.
     pub backoff_base_ms: i64,
     pub timeout_secs: u64,
+    /// Receivers on loopback, private, link-local and other internal addresses are refused
+    /// (server-side request forgery) unless listed here: IP addresses or CIDR blocks
+    /// (`10.0.0.0/8`, `127.0.0.1/32`, `::1/128`) for on-premises receivers.
+    pub allow_addresses: Vec<String>,
+    /// Webhook endpoints one tenant may register.
+    pub max_per_tenant: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -119,6 +148,7 @@ impl Default for Config {
             webhooks: WebhooksConfig::default(),
             storage: StorageConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -133,6 +163,12 @@ impl Default for LimitsConfig {
             image_min_bytes: 34 * 1024,
             image_max_bytes: 4 << 20,
             concurrent_uploads: 2,
+            concurrent_uploads_per_tenant: 1,
+            min_upload_bytes_per_sec: 16 * 1024,
+            header_read_timeout_secs: 10,
+            max_connections: 1024,
+            shutdown_grace_secs: 30,
+            failed_auth_per_minute: 60,
         }
     }
 }
@@ -145,7 +181,13 @@ impl Default for WorkersConfig {
 
 impl Default for WebhooksConfig {
     fn default() -> Self {
-        Self { max_attempts: 10, backoff_base_ms: 10_000, timeout_secs: 10 }
+        Self {
+            max_attempts: 10,
+            backoff_base_ms: 10_000,
+            timeout_secs: 10,
+            allow_addresses: Vec::new(),
+            max_per_tenant: 20,
+        }
     }
 }
 
@@ -220,6 +262,13 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.limits.image_min_bytes > self.limits.image_max_bytes {
             return Err(ConfigError::Invalid("limits.image_min_bytes > limits.image_max_bytes".into()));
+        }
+        for a in &self.webhooks.allow_addresses {
+            if crate::outbound::Cidr::parse(a).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "webhooks.allow_addresses: {a:?} is not an IP address or CIDR block"
+                )));
+            }
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log.format {:?}: text or json", self.log.format)));

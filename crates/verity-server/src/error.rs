@@ -20,6 +20,12 @@ pub enum ApiError {
     /// 413.
     #[error("{message}")]
     TooLarge { code: &'static str, message: String, param: Option<String> },
+    /// 408: the client sent too slowly.
+    #[error("{message}")]
+    Timeout { code: &'static str, message: String },
+    /// 409: the resource kept changing under this request (see `resources::modify`).
+    #[error("{0}")]
+    Conflict(String),
     /// 422: well-formed but not acceptable (validation, state).
     #[error("{message}")]
     Invalid { code: &'static str, message: String, param: Option<String> },
@@ -57,6 +63,8 @@ impl ApiError {
             ApiError::TooLarge { code, param, .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", code, param.as_deref())
             }
+            ApiError::Timeout { code, .. } => (StatusCode::REQUEST_TIMEOUT, "invalid_request", code, None),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict_error", "conflict", None),
             ApiError::Invalid { code, param, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", code, param.as_deref())
             }

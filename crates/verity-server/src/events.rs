@@ -33,7 +33,13 @@ pub const EVENT_TYPES: &[&str] = &[
     "check.completed.rejected",
     "check.completed.not_processed",
     "check.failed",
+    "check.updated",
+    "check.monitoring.attention",
+    "check.completed.match_confirmed",
 ];
+
+/// Subscribes a webhook to every event type, present and future (as ComplyCube documents).
+pub const ALL_EVENTS: &str = "*";
 
 pub const DELIVER_JOB: &str = "deliver_webhook";
 
@@ -83,7 +89,9 @@ pub async fn emit(
         let hooks = s.store.list(tenant, "webhook", &q).await?;
         for h in &hooks.items {
             let enabled = h.body["enabled"].as_bool().unwrap_or(false);
-            let wants = h.body["events"].as_array().is_some_and(|a| a.iter().any(|v| v == event_type));
+            let wants = h.body["events"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|v| v == event_type || v == ALL_EVENTS));
             if enabled && wants {
                 s.store
                     .enqueue(&NewJob {
@@ -133,13 +141,19 @@ pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: 
     let body = event_body(&event);
     let signature = sign(&secret, &body);
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
+    let policy = s.outbound.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let config = ureq::Agent::config_builder()
             .timeout_global(Some(timeout))
             .http_status_as_error(false)
             .max_redirects(0)
-            .build()
-            .into();
+            .proxy(None)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            crate::outbound::GuardedResolver { policy },
+        );
         agent
             .post(&url)
             .header("Content-Type", "application/json")
@@ -147,10 +161,13 @@ pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: 
             .header("User-Agent", "Verity-Webhooks/1")
             .send(&body[..])
             .map(|r| r.status().as_u16())
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                tracing::debug!(error = %e, "webhook delivery failed");
+                crate::outbound::failure_kind(&e).to_string()
+            })
     })
     .await
-    .unwrap_or_else(|e| Err(e.to_string()));
+    .unwrap_or_else(|_| Err("internal error".into()));
     let (status, error) = match &result {
         Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
         Err(e) => (None, Some(e.clone())),
@@ -173,12 +190,16 @@ pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: 
     match error {
         None => Outcome::Done,
         Some(err) if attempt >= max_attempts => {
-            let mut h = hook;
-            h.body["enabled"] = json!(false);
-            h.body["disabledReason"] = json!(format!("{attempt} failed delivery attempts; last: {err}"));
-            h.updated_at = now_ms();
-            let _ = s.store.update(&h).await;
-            tracing::warn!(webhook = %h.id, "webhook disabled after {attempt} failed attempts");
+            let reason = format!("{attempt} failed delivery attempts; last: {err}");
+            let disabled = crate::resources::modify(s, tenant, "webhook", "webhook", &hook.id, |h| {
+                h.body["enabled"] = json!(false);
+                h.body["disabledReason"] = json!(reason);
+                Ok(())
+            })
+            .await;
+            if disabled.is_ok() {
+                tracing::warn!(webhook = %hook.id, "webhook disabled after {attempt} failed attempts");
+            }
             Outcome::GiveUp(err)
         }
         Some(err) => {

@@ -12,6 +12,11 @@ fn random<const N: usize>() -> [u8; N] {
     b
 }
 
+/// A random number (jitter, sampling).
+pub fn random_u32() -> u32 {
+    u32::from_be_bytes(random::<4>())
+}
+
 pub fn new_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     use std::sync::OnceLock;

@@ -18,8 +18,11 @@ pub mod ids;
 pub mod jobs;
 pub mod metrics;
 pub mod openapi;
+pub mod outbound;
 mod resources;
 mod routes;
+pub mod serve;
+mod uploads;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,9 +55,13 @@ pub struct AppState {
     pub keys: Arc<auth::KeyCache>,
     pub rate: Arc<auth::RateLimiter>,
     pub metrics: Arc<metrics::Metrics>,
-    /// Bounds how many upload bodies are read and checked at once (memory: each holds the body,
-    /// the decoded file and a decoded image).
-    pub uploads: Arc<tokio::sync::Semaphore>,
+    /// Bounds how many upload bodies are read and checked at once, in all and per tenant
+    /// (memory: each holds the body, the decoded file and a decoded image).
+    pub uploads: Arc<uploads::UploadSlots>,
+    /// Failed authentications per client address.
+    pub failed_auth: Arc<auth::RateLimiter>,
+    /// Where webhooks may be delivered.
+    pub outbound: outbound::Policy,
 }
 
 /// Errors of start-up.
@@ -87,7 +94,12 @@ impl AppState {
             wake: Arc::new(tokio::sync::Notify::new()),
             keys: Arc::new(auth::KeyCache::default()),
             rate: Arc::new(auth::RateLimiter::default()),
-            uploads: Arc::new(tokio::sync::Semaphore::new(config.limits.concurrent_uploads.max(1))),
+            uploads: Arc::new(uploads::UploadSlots::new(
+                config.limits.concurrent_uploads,
+                config.limits.concurrent_uploads_per_tenant,
+            )),
+            failed_auth: Arc::new(auth::RateLimiter::default()),
+            outbound: outbound::Policy::new(&config.webhooks.allow_addresses),
             metrics: Arc::new(metrics::Metrics::default()),
             config: Arc::new(config),
         }
@@ -157,9 +169,37 @@ async fn readyz(State(s): State<AppState>) -> Response {
     (code, Json(body)).into_response()
 }
 
-async fn metrics_text(State(s): State<AppState>) -> Response {
+/// `/metrics`: with `metrics.token` set, for `Authorization: Bearer <token>`; without, only
+/// for clients on loopback. Anyone else gets the same 404 as an unknown path.
+async fn metrics_text(State(s): State<AppState>, req: Request) -> Response {
+    let token = &s.config.metrics.token.0;
+    let allowed = if token.is_empty() {
+        req.extensions().get::<serve::Peer>().is_some_and(|p| p.0.ip().is_loopback())
+    } else {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Compared by hash: no early exit on the first differing byte of the token.
+        ids::key_hash(given) == ids::key_hash(token)
+    };
+    if !allowed {
+        return ApiError::NotFound { what: "route" }.into_response();
+    }
     let counts = s.store.job_counts().await.unwrap_or_default();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&counts)).into_response()
+}
+
+/// Whether a request comes with a body (which an early answer may leave unread).
+fn has_body(req: &Request) -> bool {
+    let h = req.headers();
+    h.contains_key(header::TRANSFER_ENCODING)
+        || h.get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n > 0)
 }
 
 /// Request id (taken from `X-Request-Id` when sane, else minted), a span per request, metrics,
@@ -183,6 +223,7 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let with_body = has_body(&req);
     let span = tracing::info_span!("request", id = %rid, %method, %route);
     let _enter = span.enter();
     drop(_enter);
@@ -217,9 +258,31 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
     if let Ok(v) = HeaderValue::from_str(&rid) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    if with_body && (status.is_client_error() || status.is_server_error()) {
+        // An error may be answered before the body was read (401, 404, 405, 413, …): the
+        // connection cannot be reused, so say so (keep-alive clients would otherwise write the
+        // next request into a closed socket).
+        resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     let secs = started.elapsed().as_secs_f64();
     s.metrics.request(&method, &route, status.as_u16(), secs);
-    span.in_scope(|| tracing::info!(status = status.as_u16(), ms = (secs * 1000.0) as u64, "answered"));
+    // Refused authentication is logged 1 in 100 (a flood of bad keys must not flood the log).
+    static REFUSED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let refused = matches!(status, StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS);
+    if !refused {
+        span.in_scope(|| tracing::info!(status = status.as_u16(), ms = (secs * 1000.0) as u64, "answered"));
+    } else {
+        let n = REFUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n.is_multiple_of(100) {
+            span.in_scope(|| {
+                tracing::info!(
+                    status = status.as_u16(),
+                    refused_so_far = n + 1,
+                    "answered (refused requests are logged 1 in 100)"
+                )
+            });
+        }
+    }
     resp
 }
 
@@ -258,26 +321,17 @@ async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -
     next.run(req).await
 }
 
-/// Waits for an upload slot before the body is read: the other uploads wait in TCP flow
-/// control instead of in memory.
-async fn upload_gate(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
-    let Ok(_permit) = s.uploads.clone().acquire_owned().await else {
-        return ApiError::Unavailable("upload gate closed".into()).into_response();
-    };
-    next.run(req).await
-}
-
 /// The handler of an operation of [`openapi::OPS`], under the operation's method.
 fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<AppState> {
     use axum::routing::{on, MethodFilter};
-    use routes::{addresses, clients, media, videos, webhooks};
+    use routes::{addresses, clients, documents, media, videos, webhooks};
     let filter = match op.method {
         "get" => MethodFilter::GET,
         "post" => MethodFilter::POST,
         "delete" => MethodFilter::DELETE,
         other => panic!("operation {}: unsupported method {other}", op.id),
     };
-    let gate = || axum::middleware::from_fn_with_state(state.clone(), upload_gate);
+    let gate = || axum::middleware::from_fn_with_state(state.clone(), uploads::gate);
     match op.id {
         "createClient" => on(filter, clients::create),
         "listClients" => on(filter, clients::list),
@@ -294,6 +348,7 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "getLivePhoto" => on(filter, media::get_live_photo),
         "deleteLivePhoto" => on(filter, media::delete_live_photo),
         "downloadLivePhoto" => on(filter, media::download_live_photo),
+        "redactLivePhoto" => on(filter, media::redact_live_photo),
         // The handler counts the video against `limits.video_body_bytes` itself.
         "createLiveVideo" => {
             on(filter, videos::create).route_layer(gate()).layer(axum::extract::DefaultBodyLimit::disable())
@@ -302,14 +357,16 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "getLiveVideo" => on(filter, videos::get),
         "deleteLiveVideo" => on(filter, videos::delete),
         "downloadLiveVideo" => on(filter, videos::download),
-        "createDocument" => on(filter, media::create_document),
-        "listDocuments" => on(filter, media::list_documents),
-        "getDocument" => on(filter, media::get_document),
-        "updateDocument" => on(filter, media::update_document),
-        "deleteDocument" => on(filter, media::delete_document),
-        "uploadDocumentSide" => on(filter, media::upload_side).route_layer(gate()),
-        "downloadDocumentSide" => on(filter, media::download_side),
-        "deleteDocumentSide" => on(filter, media::delete_side),
+        "redactLiveVideo" => on(filter, videos::redact),
+        "createDocument" => on(filter, documents::create_document),
+        "listDocuments" => on(filter, documents::list_documents),
+        "getDocument" => on(filter, documents::get_document),
+        "updateDocument" => on(filter, documents::update_document),
+        "deleteDocument" => on(filter, documents::delete_document),
+        "uploadDocumentSide" => on(filter, documents::upload_side).route_layer(gate()),
+        "downloadDocumentSide" => on(filter, documents::download_side),
+        "deleteDocumentSide" => on(filter, documents::delete_side),
+        "redactDocument" => on(filter, documents::redact_document),
         "createCheck" => on(filter, checks::create),
         "listChecks" => on(filter, checks::list),
         "getCheck" => on(filter, checks::get),
@@ -371,13 +428,13 @@ pub async fn launch(
     for _ in 0..state.config.workers.count {
         workers.push(tokio::spawn(jobs::worker(state.clone(), stop_rx.clone())));
     }
+    let limits = state.config.limits.clone();
     let router = app(state);
-    let served = axum::serve(listener, router.into_make_service())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            let _ = stop_tx.send(true);
-        })
-        .await;
+    let served = serve::serve(listener, router, &limits, async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    })
+    .await;
     for w in workers {
         let _ = w.await;
     }

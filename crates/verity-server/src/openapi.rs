@@ -179,6 +179,15 @@ pub const OPS: &[Op] = &[
     ),
     op(
         "post",
+        "/livePhotos/{id}/redact",
+        "redactLivePhoto",
+        "Live photos",
+        "Erase the photo, keep the record (redacted: true); irreversible",
+        NoInput,
+        Ok("LivePhoto"),
+    ),
+    op(
+        "post",
         "/liveVideos",
         "createLiveVideo",
         "Live videos",
@@ -213,6 +222,15 @@ pub const OPS: &[Op] = &[
         "Download the video (base64)",
         NoInput,
         Ok("Download"),
+    ),
+    op(
+        "post",
+        "/liveVideos/{id}/redact",
+        "redactLiveVideo",
+        "Live videos",
+        "Erase the video, keep the record (redacted: true); irreversible",
+        NoInput,
+        Ok("LiveVideo"),
     ),
     op(
         "post",
@@ -269,6 +287,15 @@ pub const OPS: &[Op] = &[
         "Delete a side's image",
         NoInput,
         NoContent,
+    ),
+    op(
+        "post",
+        "/documents/{id}/redact",
+        "redactDocument",
+        "Documents",
+        "Erase every image, keep the record (redacted: true); irreversible",
+        NoInput,
+        Ok("Document"),
     ),
     op(
         "post",
@@ -475,8 +502,8 @@ fn schemas(cfg: &Config) -> Value {
     let document_input = object(
         vec![
             ("clientId", s("string")),
-            ("type", enumeration(crate::routes::media::DOCUMENT_TYPES)),
-            ("classification", enumeration(crate::routes::media::CLASSIFICATIONS)),
+            ("type", enumeration(crate::routes::documents::DOCUMENT_TYPES)),
+            ("classification", enumeration(crate::routes::documents::CLASSIFICATIONS)),
             ("issuingCountry", country()),
         ],
         &["clientId", "type"],

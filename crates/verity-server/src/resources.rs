@@ -38,6 +38,7 @@ pub fn new_resource(tenant: &str, kind: &str, client_id: Option<String>, body: V
         client_id,
         created_at: now,
         updated_at: now,
+        version: 0,
         body,
     }
 }
@@ -54,6 +55,36 @@ pub async fn fetch(
         return Err(ApiError::NotFound { what });
     }
     state.store.get(tenant, kind, id).await?.ok_or(ApiError::NotFound { what })
+}
+
+/// A read-modify-write of one resource that loses no concurrent change: reads the resource,
+/// applies `change`, and writes it only if nobody wrote it since (the row's version); otherwise
+/// reads it again and re-applies `change`. `change` may refuse (its error is returned, nothing
+/// is written). Answers the resource as written, or 404 when it is gone.
+pub async fn modify<F>(
+    state: &AppState,
+    tenant: &str,
+    kind: &'static str,
+    what: &'static str,
+    id: &str,
+    mut change: F,
+) -> ApiResult<Resource>
+where
+    F: FnMut(&mut Resource) -> ApiResult<()>,
+{
+    for attempt in 0..64u32 {
+        let mut r = fetch(state, tenant, kind, what, id).await?;
+        change(&mut r)?;
+        r.updated_at = now_ms().max(r.updated_at);
+        if state.store.update(&r).await? {
+            r.version += 1;
+            return Ok(r);
+        }
+        // Someone wrote it first: back off a little (jittered) and apply the change again.
+        let jitter = u64::from(crate::ids::random_u32() % 4 + 1) * u64::from(attempt.min(8) + 1);
+        tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+    }
+    Err(ApiError::Conflict(format!("the {what} is being changed by other requests: try again")))
 }
 
 /// Parses a JSON object body.

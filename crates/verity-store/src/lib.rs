@@ -62,6 +62,9 @@ pub struct Resource {
     /// Milliseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every update: an update or delete names the version it read and does nothing
+    /// when the row has changed since (compare-and-swap; see [`Storage::update`]).
+    pub version: i64,
     pub body: serde_json::Value,
 }
 
@@ -165,8 +168,12 @@ pub trait Storage: Send + Sync {
 
     async fn insert(&self, r: &Resource) -> Result<()>;
     async fn get(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<Resource>>;
-    /// Replaces the body (and `client_id`, `updated_at`); false when the row does not exist.
+    /// Replaces the body (and `client_id`, `updated_at`) if the row is still at `r.version`,
+    /// and bumps the version: false when the row does not exist or was changed since it was
+    /// read. A read-modify-write re-reads and tries again on false, so no change is lost.
     async fn update(&self, r: &Resource) -> Result<bool>;
+    /// Deletes the row if it is still at `r.version` (false otherwise).
+    async fn delete_unchanged(&self, r: &Resource) -> Result<bool>;
     async fn delete(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool>;
     async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page>;
 

@@ -61,6 +61,7 @@ fn resource(row: &AnyRow) -> Result<Resource> {
         client_id: row.try_get("client_id")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+        version: row.try_get("version")?,
         body: serde_json::from_str(&body).map_err(malformed)?,
     })
 }
@@ -297,16 +298,17 @@ impl Storage for SqlStore {
     }
 
     async fn insert(&self, r: &Resource) -> Result<()> {
-        sqlx::query(
-            &self.q("INSERT INTO resources (id, tenant_id, kind, client_id, created_at, updated_at, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)"),
-        )
+        sqlx::query(&self.q(
+            "INSERT INTO resources (id, tenant_id, kind, client_id, created_at, updated_at, version, body) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        ))
         .bind(&r.id)
         .bind(&r.tenant_id)
         .bind(&r.kind)
         .bind(&r.client_id)
         .bind(r.created_at)
         .bind(r.updated_at)
+        .bind(r.version)
         .bind(r.body.to_string())
         .execute(&self.pool)
         .await?;
@@ -314,10 +316,10 @@ impl Storage for SqlStore {
     }
 
     async fn get(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<Resource>> {
-        let row = sqlx::query(
-            &self.q("SELECT id, tenant_id, kind, client_id, created_at, updated_at, body FROM resources \
-             WHERE id = ? AND tenant_id = ? AND kind = ?"),
-        )
+        let row = sqlx::query(&self.q(
+            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, version, body FROM resources \
+             WHERE id = ? AND tenant_id = ? AND kind = ?",
+        ))
         .bind(id)
         .bind(tenant_id)
         .bind(kind)
@@ -327,14 +329,30 @@ impl Storage for SqlStore {
     }
 
     async fn update(&self, r: &Resource) -> Result<bool> {
-        let res = sqlx::query(&self.q("UPDATE resources SET body = ?, client_id = ?, updated_at = ? \
-             WHERE id = ? AND tenant_id = ? AND kind = ?"))
+        let res = sqlx::query(
+            &self.q("UPDATE resources SET body = ?, client_id = ?, updated_at = ?, version = version + 1 \
+             WHERE id = ? AND tenant_id = ? AND kind = ? AND version = ?"),
+        )
         .bind(r.body.to_string())
         .bind(&r.client_id)
         .bind(r.updated_at)
         .bind(&r.id)
         .bind(&r.tenant_id)
         .bind(&r.kind)
+        .bind(r.version)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn delete_unchanged(&self, r: &Resource) -> Result<bool> {
+        let res = sqlx::query(
+            &self.q("DELETE FROM resources WHERE id = ? AND tenant_id = ? AND kind = ? AND version = ?"),
+        )
+        .bind(&r.id)
+        .bind(&r.tenant_id)
+        .bind(&r.kind)
+        .bind(r.version)
         .execute(&self.pool)
         .await?;
         Ok(res.rows_affected() == 1)
@@ -382,7 +400,7 @@ impl Storage for SqlStore {
         let page = q.page.max(1) as i64;
         let size = q.page_size.max(1) as i64;
         let list_sql = self.q(&format!(
-            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, body FROM resources \
+            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, version, body FROM resources \
              WHERE {wh} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
         ));
         let rows = bind_all(sqlx::query(&list_sql), &args)

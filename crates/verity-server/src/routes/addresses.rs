@@ -9,11 +9,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
-use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render};
+use crate::resources::{fetch, json_object, list_of, modify, new_resource, reject_unknown, render};
 use crate::routes::clients::{check_keys, country, date, text};
 use crate::routes::media::client_of;
 use crate::{events, AppState};
@@ -112,47 +111,46 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut r = fetch(&s, &caller.tenant_id, "address", "address", &id).await?;
     let patch = json_object(&body)?;
     let mut allowed = FIELDS.to_vec();
     allowed.push("clientId");
     reject_unknown(&patch, &allowed)?;
-    let Value::Object(mut current) = r.body.clone() else {
-        return Err(ApiError::Internal("address body".into()));
-    };
-    let client_id = current.remove("clientId").unwrap_or(Value::Null);
-    if patch.get("clientId").is_some_and(|c| *c != client_id) {
-        return Err(ApiError::invalid(
-            "field_immutable",
-            "an address cannot move to another client",
-            Some("clientId"),
-        ));
-    }
-    for (k, v) in patch {
-        if k == "clientId" {
-            continue;
+    let r = modify(&s, &caller.tenant_id, "address", "address", &id, |r| {
+        let Value::Object(mut current) = r.body.clone() else {
+            return Err(ApiError::Internal("address body".into()));
+        };
+        let client_id = current.remove("clientId").unwrap_or(Value::Null);
+        if patch.get("clientId").is_some_and(|c| *c != client_id) {
+            return Err(ApiError::invalid(
+                "field_immutable",
+                "an address cannot move to another client",
+                Some("clientId"),
+            ));
         }
-        match v {
-            Value::Null => {
-                current.remove(&k);
+        for (k, v) in &patch {
+            if k == "clientId" {
+                continue;
             }
-            Value::String(s) => {
-                current.insert(k, Value::String(s.trim().to_string()));
-            }
-            v => {
-                current.insert(k, v);
+            match v {
+                Value::Null => {
+                    current.remove(k);
+                }
+                Value::String(s) => {
+                    current.insert(k.clone(), Value::String(s.trim().to_string()));
+                }
+                v => {
+                    current.insert(k.clone(), v.clone());
+                }
             }
         }
-    }
-    validate(&current)?;
-    let mut out = Map::new();
-    out.insert("clientId".into(), client_id);
-    out.extend(current);
-    r.body = Value::Object(out);
-    r.updated_at = now_ms();
-    if !s.store.update(&r).await? {
-        return Err(ApiError::NotFound { what: "address" });
-    }
+        validate(&current)?;
+        let mut out = Map::new();
+        out.insert("clientId".into(), client_id);
+        out.extend(current);
+        r.body = Value::Object(out);
+        Ok(())
+    })
+    .await?;
     let rendered = render(&r);
     events::emit(&s, &caller.tenant_id, "address.updated", "address", rendered.clone()).await?;
     Ok(Json(rendered))

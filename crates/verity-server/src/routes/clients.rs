@@ -11,7 +11,7 @@ use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render};
+use crate::resources::{fetch, json_object, list_of, modify, new_resource, reject_unknown, render};
 use crate::{events, AppState};
 
 pub(crate) const TOP: &[&str] = &[
@@ -256,21 +256,20 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut r = fetch(&s, &caller.tenant_id, "client", "client", &id).await?;
     let patch = json_object(&body)?;
     reject_unknown(&patch, TOP)?;
-    let Value::Object(mut body) = r.body.clone() else {
-        return Err(ApiError::Internal("client body".into()));
-    };
-    body.remove("entityName");
-    merge(&mut body, patch);
-    let entity = validate(&body)?;
-    body.insert("entityName".into(), json!(entity));
-    r.body = Value::Object(body);
-    r.updated_at = now_ms();
-    if !s.store.update(&r).await? {
-        return Err(ApiError::NotFound { what: "client" });
-    }
+    let r = modify(&s, &caller.tenant_id, "client", "client", &id, |r| {
+        let Value::Object(mut body) = r.body.clone() else {
+            return Err(ApiError::Internal("client body".into()));
+        };
+        body.remove("entityName");
+        merge(&mut body, patch.clone());
+        let entity = validate(&body)?;
+        body.insert("entityName".into(), json!(entity));
+        r.body = Value::Object(body);
+        Ok(())
+    })
+    .await?;
     let out = render(&r);
     events::emit(&s, &caller.tenant_id, "client.updated", "client", out.clone()).await?;
     Ok(Json(out))

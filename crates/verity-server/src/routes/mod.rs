@@ -1,5 +1,7 @@
 pub mod addresses;
 pub mod clients;
+pub mod documents;
+pub mod intake;
 pub mod media;
 pub mod videos;
 pub mod webhooks;

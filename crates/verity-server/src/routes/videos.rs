@@ -77,7 +77,12 @@ pub async fn create(
     let source = if is_multipart {
         use axum::extract::FromRequest;
         let m = axum::extract::Multipart::from_request(req, &s).await.map_err(|e| {
-            ApiError::bad("multipart_invalid", format!("the multipart form cannot be read: {e}"), None)
+            tracing::info!(detail = %e, "multipart form refused");
+            ApiError::bad(
+                "multipart_invalid",
+                "the multipart form cannot be read: send multipart/form-data with its boundary",
+                None,
+            )
         })?;
         Source::Multipart(m)
     } else {
@@ -102,7 +107,8 @@ pub async fn create(
     let too_large =
         || ApiError::too_large("file_too_large", format!("the video is larger than {limit} bytes"), None);
     let interrupted = |e: &dyn std::fmt::Display| {
-        ApiError::bad("body_unreadable", format!("the upload was interrupted: {e}"), None)
+        tracing::info!(detail = %e, "upload body unreadable");
+        ApiError::bad("body_unreadable", "the upload was interrupted or is not a well-formed form", None)
     };
     // Stream the video into a temporary file, counting.
     let tmp = tempfile::NamedTempFile::new().map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -270,4 +276,12 @@ pub async fn list(
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
     list_of(&s, &caller.tenant_id, "liveVideo", &params, &["contentType", "codec"]).await
+}
+
+pub async fn redact(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(crate::routes::media::redact(&s, &caller.tenant_id, "liveVideo", "live video", &id).await?))
 }

@@ -8,23 +8,42 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
-use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::events::EVENT_TYPES;
-use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
+use crate::events::{ALL_EVENTS, EVENT_TYPES};
+use crate::resources::{
+    fetch, json_object, list_of, modify, new_resource, reject_unknown, render, string_field,
+};
 use crate::AppState;
+
+/// Refuses a URL that is malformed or reaches an internal address (see `outbound`). The name
+/// is resolved off the async threads, for 3 s at most (a name that does not resolve in time is
+/// checked again at each delivery).
+async fn check_url(s: &AppState, url: &str) -> ApiResult<()> {
+    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(char::is_whitespace);
+    if !ok {
+        return Err(ApiError::invalid("field_invalid", "`url` must be an http(s) URL", Some("url")));
+    }
+    let (policy, u) = (s.outbound.clone(), url.to_string());
+    let check = tokio::task::spawn_blocking(move || crate::outbound::check_url(&u, &policy));
+    match tokio::time::timeout(std::time::Duration::from_secs(3), check).await {
+        Ok(Ok(Err(refusal))) => {
+            let code = match refusal {
+                crate::outbound::Refusal::Internal => "url_not_allowed",
+                crate::outbound::Refusal::Malformed => "field_invalid",
+            };
+            Err(ApiError::invalid(code, refusal.to_string(), Some("url")))
+        }
+        _ => Ok(()),
+    }
+}
 
 fn fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creating: bool) -> ApiResult<()> {
     reject_unknown(m, &["url", "enabled", "events", "description"])?;
     if let Some(url) = string_field(m, "url", creating)? {
-        let ok = (url.starts_with("https://") || url.starts_with("http://"))
-            && url.len() <= 2048
-            && !url.contains(char::is_whitespace);
-        if !ok {
-            return Err(ApiError::invalid("field_invalid", "`url` must be an http(s) URL", Some("url")));
-        }
         out.insert("url".into(), json!(url));
     }
     match m.get("enabled") {
@@ -51,10 +70,13 @@ fn fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creating: bool) 
             let mut evs = Vec::new();
             for e in a {
                 let name = e.as_str().unwrap_or_default();
-                if !EVENT_TYPES.contains(&name) {
+                if name != ALL_EVENTS && !EVENT_TYPES.contains(&name) {
                     return Err(ApiError::invalid(
                         "field_invalid",
-                        format!("unknown event type {e}; known: {}", EVENT_TYPES.join(", ")),
+                        format!(
+                            "unknown event type {e}; known: {}, or \"*\" for all",
+                            EVENT_TYPES.join(", ")
+                        ),
                         Some("events"),
                     ));
                 }
@@ -84,6 +106,16 @@ pub async fn create(
     let m = json_object(&body)?;
     let mut out = Map::new();
     fields(&m, &mut out, true)?;
+    check_url(&s, out["url"].as_str().unwrap_or_default()).await?;
+    let q = verity_store::ListQuery { page: 1, page_size: 1, ..Default::default() };
+    let max = s.config.webhooks.max_per_tenant;
+    if s.store.list(&caller.tenant_id, "webhook", &q).await?.total >= max {
+        return Err(ApiError::invalid(
+            "webhook_limit_reached",
+            format!("a tenant may have at most {max} webhooks: delete one first"),
+            None,
+        ));
+    }
     let secret = crate::ids::new_webhook_secret();
     out.insert("_secret".into(), json!(secret));
     let r = new_resource(&caller.tenant_id, "webhook", None, Value::Object(out));
@@ -107,21 +139,25 @@ pub async fn update(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Json<Value>> {
-    let mut r = fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
     let m = json_object(&body)?;
     let mut patch = Map::new();
     fields(&m, &mut patch, false)?;
-    if let Value::Object(b) = &mut r.body {
-        for (k, v) in patch {
-            if v.is_null() {
-                b.remove(&k);
-            } else {
-                b.insert(k, v);
+    if let Some(url) = patch.get("url").and_then(Value::as_str) {
+        check_url(&s, url).await?;
+    }
+    let r = modify(&s, &caller.tenant_id, "webhook", "webhook", &id, |r| {
+        if let Value::Object(b) = &mut r.body {
+            for (k, v) in &patch {
+                if v.is_null() {
+                    b.remove(k);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
             }
         }
-    }
-    r.updated_at = now_ms();
-    s.store.update(&r).await?;
+        Ok(())
+    })
+    .await?;
     Ok(Json(render(&r)))
 }
 

@@ -57,6 +57,9 @@ impl TestApp {
         config.workers.count = 0;
         config.webhooks.backoff_base_ms = 1;
         config.webhooks.max_attempts = 3;
+        // The tests' webhook receivers listen on loopback; failed authentications are many.
+        config.webhooks.allow_addresses = vec!["127.0.0.1/32".into()];
+        config.limits.failed_auth_per_minute = 0;
         tweak(&mut config);
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -245,6 +248,8 @@ fn error_shape(r: &Resp, status: u16, code: &str) {
     assert_eq!(r.body["code"], code, "{}", r.body);
     assert!(r.body["type"].is_string() && r.body["message"].is_string(), "{}", r.body);
 }
+
+mod hardening;
 
 // ------------------------------------------------------------------ tests
 

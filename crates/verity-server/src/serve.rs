@@ -1,0 +1,143 @@
+//! The connection loop: what `axum::serve` does, plus the limits a server facing the internet
+//! needs. Each connection must send a complete request head within
+//! `limits.header_read_timeout_secs` (also the idle time allowed between keep-alive requests),
+//! at most `limits.max_connections` are open at once (the rest wait in the listen backlog), the
+//! peer address travels with each request (failed-authentication limits, `/metrics`), paths
+//! ending in `/` are served as without it (as ComplyCube does; its Node.js SDK sends them), and
+//! a graceful shutdown waits at most `limits.shutdown_grace_secs` for requests in flight.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// The address of the peer of the connection a request came on.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+/// `/v1/clients/` → `/v1/clients` (the root stays `/`), query kept.
+pub fn trim_trailing_slash(uri: &Uri) -> Option<Uri> {
+    let path = uri.path();
+    if path.len() <= 1 || !path.ends_with('/') {
+        return None;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    let pq = match uri.query() {
+        Some(q) => format!("{trimmed}?{q}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = pq.parse().ok();
+    Uri::from_parts(parts).ok()
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets the
+/// requests in flight finish (up to the grace period) and returns.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: &crate::config::LimitsConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let max = limits.max_connections.max(1);
+    let slots = Arc::new(Semaphore::new(max));
+    let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
+    let grace = Duration::from_secs(limits.shutdown_grace_secs);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::pin!(shutdown);
+    loop {
+        // A free connection slot first: at the limit, new connections wait in the backlog.
+        let permit = tokio::select! {
+            _ = &mut shutdown => break,
+            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                if let Some(uri) = trim_trailing_slash(req.uri()) {
+                    *req.uri_mut() = uri;
+                }
+                let router = router.clone();
+                async move {
+                    use tower::ServiceExt;
+                    router.oneshot(req.map(axum::body::Body::new)).await
+                }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(conn);
+            let stopped = async move {
+                loop {
+                    let now = *stop.borrow();
+                    if now || stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            };
+            tokio::select! {
+                r = conn.as_mut() => {
+                    if let Err(e) = r {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                }
+                _ = stopped => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot until it ends: all slots back means all connections closed.
+    let all = u32::try_from(max).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, slots.acquire_many(all)).await.is_err() {
+        tracing::warn!(
+            open = max - slots.available_permits(),
+            "shutdown grace period over: closing the remaining connections"
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailing_slashes_are_trimmed_and_queries_kept() {
+        let t = |s: &str| trim_trailing_slash(&s.parse().expect("uri")).map(|u| u.to_string());
+        assert_eq!(t("/v1/clients/"), Some("/v1/clients".into()));
+        assert_eq!(t("/v1/checks/?clientId=a&page=2"), Some("/v1/checks?clientId=a&page=2".into()));
+        assert_eq!(t("/v1/clients//"), Some("/v1/clients".into()));
+        assert_eq!(t("/v1/clients"), None);
+        assert_eq!(t("/"), None);
+    }
+}

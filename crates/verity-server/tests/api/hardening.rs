@@ -1,0 +1,661 @@
+//! The defects a hostile probe found, each as a class: lost concurrent updates, webhooks to
+//! internal addresses, slow and half-open clients, one tenant stalling another, early answers
+//! that break keep-alive clients, trailing slashes, evidence changing after a check, and a
+//! table of bad input over every endpoint family (status, stable code, no internal text).
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use super::*;
+
+fn addr(app: &TestApp) -> String {
+    app.base.trim_start_matches("http://").to_string()
+}
+
+/// Sends raw bytes on a new connection and reads until the server closes it or `wait` passes.
+fn raw_exchange(app: &TestApp, request: &[u8], wait: Duration) -> String {
+    let mut s = TcpStream::connect(addr(app)).expect("connect");
+    s.set_read_timeout(Some(wait)).expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn paths_with_a_trailing_slash_are_served_like_without() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let c = app.post(
+        "/v1/clients/",
+        &key,
+        json!({"type": "person", "email": "a@b.co", "personDetails": {"firstName": "A", "lastName": "B"}}),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    let id = c.body["id"].as_str().expect("id");
+    assert_eq!(app.get(&format!("/v1/checks/?clientId={id}"), &key).status, 200);
+    assert_eq!(app.get(&format!("/v1/clients/{id}/"), &key).body["id"], id);
+    assert_eq!(app.get("/v1/clients/?pageSize=1", &key).body["pageSize"], 1);
+}
+
+/// Three writers per client change different fields at once, on many clients: every change is
+/// there at the end (read-modify-write is compare-and-swap with retries).
+#[test]
+fn concurrent_updates_of_different_fields_are_all_kept() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let clients: Vec<String> = (0..8).map(|i| app.client(&key, &format!("C{i}"))).collect();
+    std::thread::scope(|scope| {
+        for id in &clients {
+            for (field, value) in [("mobile", "+441111"), ("telephone", "+442222"), ("externalId", "ext-3")] {
+                let (app, key) = (&app, &key);
+                scope.spawn(move || {
+                    let r = app.post(&format!("/v1/clients/{id}"), key, json!({ field: value }));
+                    assert_eq!(r.status, 200, "{}", r.body);
+                });
+            }
+            let (app, key) = (&app, &key);
+            scope.spawn(move || {
+                let r = app.post(
+                    &format!("/v1/clients/{id}"),
+                    key,
+                    json!({"personDetails": {"gender": "female"}}),
+                );
+                assert_eq!(r.status, 200, "{}", r.body);
+            });
+        }
+    });
+    for id in &clients {
+        let c = app.get(&format!("/v1/clients/{id}"), &key).body;
+        assert_eq!(
+            (&c["mobile"], &c["telephone"], &c["externalId"], &c["personDetails"]["gender"]),
+            (&json!("+441111"), &json!("+442222"), &json!("ext-3"), &json!("female")),
+            "a concurrent change was lost: {c}"
+        );
+        assert_eq!(c["personDetails"]["lastName"], "Doe");
+    }
+}
+
+#[test]
+fn webhooks_to_internal_addresses_are_refused_and_delivery_errors_are_generic() {
+    let strict = TestApp::with_config(|c| c.webhooks.allow_addresses.clear());
+    let key = strict.key("acme");
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://[::1]/hook",
+        "http://0.0.0.0/",
+        "http://2130706433/",
+        "http://0x7f.0.0.1/",
+        "http://017700000001/",
+        "http://10.0.0.1/",
+        "http://172.16.5.4/",
+        "http://192.168.1.1/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[fd00::1]/",
+        "http://metadata/",
+    ] {
+        let r = strict.post("/v1/webhooks", &key, json!({"url": url, "events": ["*"]}));
+        error_shape(&r, 422, "url_not_allowed");
+    }
+    error_shape(
+        &strict.post("/v1/webhooks", &key, json!({"url": "gopher://x.example/", "events": ["*"]})),
+        422,
+        "field_invalid",
+    );
+
+    // Allowed by the operator (the test config allows 127.0.0.1): a closed port is logged as a
+    // generic failure, not the network stack's words.
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let hook =
+        app.post("/v1/webhooks", &key, json!({"url": format!("http://127.0.0.1:{port}/"), "events": ["*"]}));
+    assert_eq!(hook.status, 201, "{}", hook.body);
+    let id = hook.body["id"].as_str().expect("id").to_string();
+    error_shape(
+        &app.post(&format!("/v1/webhooks/{id}"), &key, json!({"url": "http://127.0.0.2/"})),
+        422,
+        "url_not_allowed",
+    );
+    app.client(&key, "Event");
+    app.run_jobs();
+    let d = app.get(&format!("/v1/webhooks/{id}/deliveries"), &key).body;
+    let err = d["items"][0]["error"].as_str().unwrap_or_default().to_string();
+    assert_eq!(err, "could not connect", "{d}");
+}
+
+#[test]
+fn a_tenant_may_register_only_so_many_webhooks() {
+    let app = TestApp::with_config(|c| c.webhooks.max_per_tenant = 2);
+    let (key, other) = (app.key("acme"), app.key("other"));
+    for _ in 0..2 {
+        assert_eq!(
+            app.post("/v1/webhooks", &key, json!({"url": "http://127.0.0.1:9/", "events": ["*"]})).status,
+            201
+        );
+    }
+    error_shape(
+        &app.post("/v1/webhooks", &key, json!({"url": "http://127.0.0.1:9/", "events": ["*"]})),
+        422,
+        "webhook_limit_reached",
+    );
+    assert_eq!(
+        app.post("/v1/webhooks", &other, json!({"url": "http://127.0.0.1:9/", "events": ["*"]})).status,
+        201
+    );
+}
+
+/// An answer given before a body was read (401, 404, 405, 413) closes the connection and says
+/// so: a keep-alive client must not write its next request into a socket about to close.
+#[test]
+fn early_answers_to_requests_with_a_body_say_connection_close() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    // Each is answered before the body is read: 401 (upload gate), 404, 405, 413.
+    for (method, path, auth, len) in [
+        ("POST", "/v1/livePhotos", "vk_wrong", 200_000usize),
+        ("POST", "/v1/nowhere", key.as_str(), 200_000),
+        ("PUT", "/v1/clients", key.as_str(), 200_000),
+        ("POST", "/v1/clients", key.as_str(), 20_000_000),
+    ] {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Type: application/json\r\nContent-Length: {len}\r\n\r\n"
+        )
+        .into_bytes();
+        req.extend_from_slice(&[b'x'; 1000]);
+        let out = raw_exchange(&app, &req, Duration::from_secs(20));
+        let head = out.split("\r\n\r\n").next().unwrap_or_default().to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 4"), "{method} {path}: {head}");
+        assert!(head.contains("connection: close"), "{method} {path}: {head}");
+    }
+    // A request without a body keeps the connection.
+    let out = raw_exchange(
+        &app,
+        format!("GET /v1/clients/nope HTTP/1.1\r\nHost: t\r\nAuthorization: {key}\r\n\r\n").as_bytes(),
+        Duration::from_millis(500),
+    );
+    assert!(
+        out.starts_with("HTTP/1.1 404") && !out.to_ascii_lowercase().contains("connection: close"),
+        "{out}"
+    );
+}
+
+/// A connection that never finishes its request head is closed; the server keeps serving.
+#[test]
+fn half_open_connections_are_closed_and_the_connection_cap_holds() {
+    let app = TestApp::with_config(|c| {
+        c.limits.header_read_timeout_secs = 1;
+        c.limits.max_connections = 4;
+    });
+    let key = app.key("acme");
+    // Four silent connections fill the cap; the header timeout closes them.
+    let idle: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let s = TcpStream::connect(addr(&app)).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+            s
+        })
+        .collect();
+    // A fifth client is served once a slot frees (it waits, it is not refused).
+    assert_eq!(app.get("/v1/clients", &key).status, 200);
+    for mut s in idle {
+        let mut buf = [0u8; 64];
+        // Closed by the server: end of stream (or a reset), never an answer.
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => {}
+            Ok(n) => panic!("an idle connection got {n} bytes: {:?}", &buf[..n]),
+        }
+    }
+    // Half a request head, then silence: closed without an answer.
+    let out = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: t\r\n", Duration::from_secs(30));
+    assert!(!out.contains("200 OK"), "{out}");
+}
+
+/// Tenant A's uploads trickle in and hold A's upload slot; tenant B's upload is not stuck
+/// behind them. A body slower than the minimum rate is cut off with 408 body_too_slow.
+#[test]
+fn a_slow_tenant_cannot_stall_another_and_slow_bodies_are_cut_off() {
+    let app = TestApp::with_config(|c| {
+        c.limits.concurrent_uploads = 2;
+        c.limits.concurrent_uploads_per_tenant = 1;
+        c.limits.min_upload_bytes_per_sec = 64 * 1024;
+    });
+    let (a, b) = (app.key("slow"), app.key("fast"));
+    let client_a = app.client(&a, "Slow");
+    let client_b = app.client(&b, "Fast");
+    let photo = selfie("Abdullah_Gul_0006");
+    let body_a = json!({"clientId": client_a, "data": b64(&photo)}).to_string();
+    // Two trickling uploads from A (one holds A's slot, one waits for it).
+    let trickles: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(addr(&app)).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(60))).expect("timeout");
+            let head = format!(
+                "POST /v1/livePhotos HTTP/1.1\r\nHost: t\r\nAuthorization: {a}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                body_a.len()
+            );
+            s.write_all(head.as_bytes()).expect("head");
+            s.write_all(&body_a.as_bytes()[..100]).expect("start");
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    // B is served while A's uploads are still open.
+    let r = app.post("/v1/livePhotos", &b, json!({"clientId": client_b, "data": b64(&photo)}));
+    assert_eq!(r.status, 201, "{}", r.body);
+    // A's trickle falls below the minimum rate after the grace period: 408 body_too_slow.
+    let mut first = trickles.into_iter().next().expect("one");
+    let mut out = Vec::new();
+    let _ = first.read_to_end(&mut out);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.starts_with("HTTP/1.1 408"), "{out}");
+    assert!(out.contains("body_too_slow"), "{out}");
+}
+
+#[test]
+fn evidence_used_by_a_check_cannot_change() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Gul");
+    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    // Before and after the check ran, the document's sides, type and country are fixed.
+    for _ in 0..2 {
+        error_shape(&app.delete(&format!("/v1/documents/{doc}/front"), &key), 422, "document_in_use");
+        error_shape(
+            &app.post(
+                &format!("/v1/documents/{doc}/upload/front"),
+                &key,
+                json!({"fileName": "f.jpg", "data": b64(&document("Abdullah_Gul_0006"))}),
+            ),
+            422,
+            "document_in_use",
+        );
+        error_shape(
+            &app.post(&format!("/v1/documents/{doc}"), &key, json!({"type": "visa"})),
+            422,
+            "document_in_use",
+        );
+        error_shape(
+            &app.post(&format!("/v1/documents/{doc}"), &key, json!({"issuingCountry": "FR"})),
+            422,
+            "document_in_use",
+        );
+        error_shape(&app.delete(&format!("/v1/documents/{doc}"), &key), 422, "document_in_use");
+        error_shape(&app.delete(&format!("/v1/livePhotos/{photo}"), &key), 422, "live_photo_in_use");
+        app.run_jobs();
+    }
+    // What does not change the evidence is still allowed.
+    let ok = app.post(
+        &format!("/v1/documents/{doc}"),
+        &key,
+        json!({"classification": "proof_of_identity", "type": "passport"}),
+    );
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    // Redaction erases the files and keeps the record and the check's result.
+    let red = app.post(&format!("/v1/documents/{doc}/redact"), &key, json!({}));
+    assert_eq!(
+        (red.status, &red.body["redacted"], &red.body["images"]),
+        (200, &json!(true), &json!([])),
+        "{}",
+        red.body
+    );
+    error_shape(&app.get(&format!("/v1/documents/{doc}/download/front"), &key), 404, "not_found");
+    let check = app.get(&format!("/v1/checks/{}", c.body["id"].as_str().expect("id")), &key).body;
+    assert_eq!(check["status"], "complete", "{check}");
+    error_shape(
+        &app.post("/v1/documents/000000000000000000000000/redact", &key, json!({})),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn checks_refuse_company_clients_loose_options_and_non_boolean_monitoring() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let person = app.client(&key, "Gul");
+    let photo = upload_photo(&app, &key, &person, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &key, &person, &document("Abdullah_Gul_0001"));
+    let company = app.post(
+        "/v1/clients",
+        &key,
+        json!({"type": "company", "email": "a@acme.co", "companyDetails": {"name": "Acme"}}),
+    );
+    let company = company.body["id"].as_str().expect("id").to_string();
+    for t in ["identity_check", "document_check"] {
+        let r = app.post(
+            "/v1/checks",
+            &key,
+            json!({"clientId": company, "type": t, "documentId": doc, "livePhotoId": photo}),
+        );
+        error_shape(&r, 422, "client_not_person");
+    }
+    let base = json!({"clientId": person, "type": "document_check", "documentId": doc});
+    let with = |k: &str, v: Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    error_shape(&app.post("/v1/checks", &key, with("enableMonitoring", json!("yes"))), 422, "field_type");
+    error_shape(
+        &app.post("/v1/checks", &key, with("options", json!({"noSuchOption": 1}))),
+        422,
+        "field_unknown",
+    );
+    let ok = app.post("/v1/checks", &key, with("enableMonitoring", json!(true)));
+    assert_eq!((ok.status, &ok.body["enableMonitoring"]), (201, &json!(true)), "{}", ok.body);
+    let id = ok.body["id"].as_str().expect("id").to_string();
+    app.run_jobs();
+    for outcome in ["confirmed", "rejected", "attention", "clear"] {
+        let v = app.post(&format!("/v1/checks/{id}/validate"), &key, json!({"outcome": outcome}));
+        assert_eq!((v.status, &v.body["outcome"]), (200, &json!(outcome)), "{}", v.body);
+    }
+    error_shape(
+        &app.post(&format!("/v1/checks/{id}/validate"), &key, json!({"outcome": "maybe"})),
+        422,
+        "field_invalid",
+    );
+}
+
+#[test]
+fn webhooks_take_every_event_with_a_star_and_the_documented_types() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let got = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = receiver.local_addr().expect("addr").port();
+    let sink = got.clone();
+    std::thread::spawn(move || {
+        for conn in receiver.incoming().flatten() {
+            let mut r = BufReader::new(conn);
+            let mut len = 0usize;
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            let _ =
+                r.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            sink.lock().expect("lock").push(serde_json::from_slice(&body).unwrap_or(Value::Null));
+        }
+    });
+    let all =
+        app.post("/v1/webhooks", &key, json!({"url": format!("http://127.0.0.1:{port}/"), "events": ["*"]}));
+    assert_eq!(all.status, 201, "{}", all.body);
+    let documented = app.post(
+        "/v1/webhooks",
+        &key,
+        json!({"url": format!("http://127.0.0.1:{port}/"), "events": ["check.updated", "check.monitoring.attention", "check.completed.match_confirmed"]}),
+    );
+    assert_eq!(documented.status, 201, "{}", documented.body);
+    let client = app.client(&key, "Star");
+    app.post(&format!("/v1/clients/{client}"), &key, json!({"mobile": "1"}));
+    app.run_jobs();
+    let types: Vec<String> =
+        got.lock().expect("lock").iter().filter_map(|e| e["type"].as_str().map(str::to_string)).collect();
+    assert!(
+        types.contains(&"client.created".into()) && types.contains(&"client.updated".into()),
+        "{types:?}"
+    );
+}
+
+/// (method, path, body, key, expected status, expected code).
+type BadInput<'a> = (&'a str, String, Option<Vec<u8>>, Option<&'a str>, u16, &'a str);
+
+/// Every endpoint family refuses malformed input with a 4xx, a stable code and no internal text.
+#[test]
+fn bad_input_is_refused_cleanly_everywhere() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Table");
+    let doc = app.post("/v1/documents", &key, json!({"clientId": client, "type": "passport"})).body["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let jpeg = selfie("Abdullah_Gul_0006");
+    let mut junk_after_header =
+        jpeg[..jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).expect("sos") + 14].to_vec();
+    let mut x = 0x9e37_79b9u32;
+    while junk_after_header.len() < 60_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        junk_after_header.push(x as u8);
+    }
+    let photo = |data: String| json!({"clientId": client, "data": data});
+    let side = |data: String| json!({"fileName": "f.jpg", "data": data});
+    let big_png_header = {
+        let mut v = b"\x89PNG\r\n\x1a\n".to_vec();
+        v.resize(40_000, 0);
+        v
+    };
+    let long_key = "k".repeat(5000);
+    let cases: Vec<BadInput<'_>> = vec![
+        // (method, path, body, key, status, code)
+        ("POST", "/v1/clients".into(), Some(b"{not json".to_vec()), Some(&key), 400, "body_invalid_json"),
+        ("POST", "/v1/clients".into(), Some(b"[1,2]".to_vec()), Some(&key), 400, "body_not_object"),
+        ("POST", "/v1/clients".into(), Some(b"".to_vec()), Some(&key), 400, "body_empty"),
+        (
+            "POST",
+            "/v1/clients".into(),
+            Some(br#"{"type":5,"email":"a@b.co"}"#.to_vec()),
+            Some(&key),
+            422,
+            "field_type",
+        ),
+        (
+            "POST",
+            "/v1/clients".into(),
+            Some(br#"{"type":"person","email":"a@b.co","x":1}"#.to_vec()),
+            Some(&key),
+            422,
+            "field_unknown",
+        ),
+        (
+            "POST",
+            format!("/v1/clients/{client}"),
+            Some(br#"{"personDetails":{"dob":"1990-13-45"}}"#.to_vec()),
+            Some(&key),
+            422,
+            "field_invalid",
+        ),
+        ("GET", "/v1/clients?page=0".into(), None, Some(&key), 400, "bad_query"),
+        ("GET", "/v1/clients?pageSize=101".into(), None, Some(&key), 400, "bad_query"),
+        ("GET", "/v1/clients?pageSize=-1".into(), None, Some(&key), 400, "bad_query"),
+        ("GET", "/v1/clients?createdAfter=yesterday".into(), None, Some(&key), 400, "bad_query"),
+        ("GET", "/v1/clients?password=x".into(), None, Some(&key), 400, "bad_query"),
+        ("GET", "/v1/clients/../../etc/passwd".into(), None, Some(&key), 404, "not_found"),
+        ("GET", "/v1/clients/%00".into(), None, Some(&key), 404, "not_found"),
+        ("GET", "/v1/checks/zzzzzzzzzzzzzzzzzzzzzzzz".into(), None, Some(&key), 404, "not_found"),
+        ("DELETE", "/v1/checks".into(), None, Some(&key), 405, "method_not_allowed"),
+        ("PUT", "/v1/clients".into(), Some(b"{}".to_vec()), Some(&key), 405, "method_not_allowed"),
+        ("GET", "/v1/clients".into(), None, None, 401, "unauthorized"),
+        ("GET", "/v1/clients".into(), None, Some("vk_0000"), 401, "unauthorized"),
+        ("GET", "/v1/clients".into(), None, Some(&long_key), 401, "unauthorized"),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo("@@@not base64@@@".into()).to_string().into_bytes()),
+            Some(&key),
+            400,
+            "base64_invalid",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo(b64(b"tiny")).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "file_too_small",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo(b64(&vec![7u8; 50_000])).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "file_format_unsupported",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo(b64(&jpeg[..jpeg.len() / 3])).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "image_corrupt",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo(b64(&junk_after_header)).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "image_corrupt",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(photo(b64(&big_png_header)).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "image_corrupt",
+        ),
+        (
+            "POST",
+            "/v1/livePhotos".into(),
+            Some(json!({"clientId": client, "data": 5}).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "field_type",
+        ),
+        (
+            "POST",
+            format!("/v1/documents/{doc}/upload/middle"),
+            Some(side(b64(&jpeg)).to_string().into_bytes()),
+            Some(&key),
+            400,
+            "side_invalid",
+        ),
+        (
+            "POST",
+            format!("/v1/documents/{doc}/upload/front"),
+            Some(side(b64(&jpeg[..jpeg.len() / 2])).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "image_corrupt",
+        ),
+        (
+            "POST",
+            format!("/v1/documents/{doc}/upload/front"),
+            Some(side(b64(b"%PDF-1.7\n garbage garbage")).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "file_too_small",
+        ),
+        (
+            "POST",
+            "/v1/documents".into(),
+            Some(
+                json!({"clientId": client, "type": "passport", "issuingCountry": "XX"})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Some(&key),
+            422,
+            "field_invalid",
+        ),
+        (
+            "POST",
+            "/v1/checks".into(),
+            Some(json!({"clientId": client, "type": "nope"}).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "check_type_unsupported",
+        ),
+        (
+            "POST",
+            "/v1/checks".into(),
+            Some(
+                json!({"clientId": client, "type": "document_check", "documentId": doc})
+                    .to_string()
+                    .into_bytes(),
+            ),
+            Some(&key),
+            422,
+            "document_image_missing",
+        ),
+        (
+            "POST",
+            "/v1/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/", "events": ["nope"]}).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "field_invalid",
+        ),
+        (
+            "POST",
+            "/v1/webhooks".into(),
+            Some(json!({"url": "http://127.0.0.1:9/", "events": []}).to_string().into_bytes()),
+            Some(&key),
+            422,
+            "field_invalid",
+        ),
+        (
+            "POST",
+            format!("/v1/liveVideos?clientId={client}"),
+            Some(b"not a video".to_vec()),
+            Some(&key),
+            422,
+            "video_unreadable",
+        ),
+        ("POST", "/v1/liveVideos".into(), Some(b"--x\r\nbroken".to_vec()), Some(&key), 422, "field_required"),
+    ];
+    let internal =
+        ["panicked", "sqlx", "lopdf", "zune", "os error", "backtrace", "src/", "Error {", "multer"];
+    for (method, path, body, k, status, code) in cases {
+        let r = app.raw(method, &path, k, body);
+        assert_eq!((r.status, r.body["code"].as_str()), (status, Some(code)), "{method} {path}: {}", r.body);
+        let text = r.body.to_string();
+        assert!(internal.iter().all(|w| !text.contains(w)), "{method} {path}: internal text in {text}");
+    }
+}
+
+#[test]
+fn metrics_answer_loopback_or_a_token_only() {
+    let open = TestApp::new();
+    assert_eq!(open.call("GET", "/metrics", None, None).status, 200, "loopback is allowed without a token");
+    let locked = TestApp::with_config(|c| c.metrics.token = verity_server::config::Secret("s3cret".into()));
+    assert_eq!(locked.call("GET", "/metrics", None, None).status, 404);
+    assert_eq!(locked.call("GET", "/metrics", Some("Bearer wrong"), None).status, 404);
+    assert_eq!(locked.call("GET", "/metrics", Some("Bearer s3cret"), None).status, 200);
+}
+
+#[test]
+fn repeated_failed_authentication_from_one_address_is_slowed() {
+    let app = TestApp::with_config(|c| c.limits.failed_auth_per_minute = 5);
+    let key = app.key("acme");
+    assert_eq!(app.get("/v1/clients", &key).status, 200);
+    let codes: Vec<u16> = (0..8).map(|i| app.get("/v1/clients", &format!("vk_bad{i}")).status).collect();
+    assert_eq!(&codes[..5], &[401; 5], "{codes:?}");
+    assert!(codes[5..].iter().all(|c| *c == 429), "{codes:?}");
+    // A valid key seen in the last seconds keeps working from the same address.
+    assert_eq!(app.get("/v1/clients", &key).status, 200);
+}
