@@ -166,15 +166,17 @@ impl<'a> Builder<'a> {
     /// puts it within 50 years of today.
     fn date(&mut self, name: &'static str, line: usize, start: usize, birth: bool) -> Option<Date> {
         let raw = self.field(name, line, start, start + 6, Kind::Numeric);
+        // By characters: a line may hold anything (already reported), even multi-byte text.
+        let chars: Vec<char> = raw.chars().collect();
         if raw.contains('<') {
-            if birth && raw[..2].chars().all(|c| c.is_ascii_digit()) {
+            if birth && chars.iter().take(2).all(|c| c.is_ascii_digit()) {
                 self.warn("partial_date", Some(name), format!("{name} {raw:?} is only partly known"));
             } else {
                 self.error("invalid_date", Some(name), format!("{name} {raw:?} is not a date"));
             }
             return None;
         }
-        let n = |a: usize| raw[a..a + 2].parse::<u32>().ok();
+        let n = |a: usize| chars.get(a..a + 2)?.iter().collect::<String>().parse::<u32>().ok();
         let (Some(yy), Some(mm), Some(dd)) = (n(0), n(2), n(4)) else {
             return None; // invalid characters, already reported
         };
@@ -309,9 +311,11 @@ fn document_number(
     if b.lines[line][start + 9] == '<' {
         if let Some((cl, cs, ce)) = continuation {
             let rest: String = b.text(cl, cs, ce);
-            let run: String = rest.chars().take_while(|&c| c != '<').collect();
+            // Characters, not bytes: the line may hold multi-byte text (reported elsewhere).
+            let run: Vec<char> = rest.chars().take_while(|&c| c != '<').collect();
             if run.len() >= 2 {
-                let (more, digit_pos) = (&run[..run.len() - 1], cs + run.len() - 1);
+                let more: String = run[..run.len() - 1].iter().collect();
+                let (more, digit_pos) = (more.as_str(), cs + run.len() - 1);
                 m.document_number = format!("{}{}", main.trim_end_matches('<'), more);
                 // ICAO computes the digit over the whole number; some issuers (Belgium) include
                 // the filler at position 15. Accept either, and say which.

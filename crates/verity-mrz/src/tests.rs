@@ -210,3 +210,29 @@ fn civil_dates_from_unix_days() {
     assert_eq!(Date::from_unix_days(19_782), Date { year: 2024, month: 2, day: 29 });
     assert_eq!(Date::from_unix_days(20_414), Date { year: 2025, month: 11, day: 22 });
 }
+
+/// Found by `scripts/fuzz` (mrz_parse): text with multi-byte characters in a date or a
+/// document-number continuation was sliced by bytes and panicked. Any text is an answer.
+#[test]
+fn non_ascii_text_is_reported_not_a_panic() {
+    let cases = [
+        vec![
+            "I<UTOD231458907<<<<\0\0\0\0\0\0\0\\<<<",
+            "7408122\u{FFFD}\u{FFFD}419189U\u{FFFD}\u{FFFD}<<<\u{FFFD}LT<<<<<6",
+            "ERI%SSON<<ANNA<MARIA<<<<<<<<<<",
+        ],
+        vec![
+            "I<UTOD23145890<<é€ü<<<<<<<<<<",
+            "7408122F1204159UTO<<<<<<<<<<<6",
+            "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+        ],
+        vec!["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO74€8122F1204159ZE184226B<<<<<1"],
+    ];
+    for lines in cases {
+        for mode in [Mode::Strict, Mode::Tolerant] {
+            if let Ok(m) = parse(&lines, &Options { mode, ..opts() }) {
+                assert!(!m.valid, "{lines:?}");
+            }
+        }
+    }
+}
