@@ -20,6 +20,7 @@ use serde::Serialize;
 
 pub use image;
 
+pub mod base64_text;
 pub mod metadata;
 pub mod pdf;
 

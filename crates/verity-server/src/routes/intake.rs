@@ -3,7 +3,6 @@
 //! dimensions refused), and typed upload bodies whose errors name the field at fault.
 
 use axum::body::Bytes;
-use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
@@ -44,43 +43,14 @@ pub async fn decode_upload(
             Some("data"),
         ));
     };
-    let text = match text.find(";base64,") {
-        Some(i) if text.starts_with("data:") => &text[i + 8..],
-        _ => text,
-    };
-    // Copy only when the text has line breaks or spaces in it.
-    let compact: std::borrow::Cow<'_, str> = if text.bytes().any(|b| b.is_ascii_whitespace()) {
-        text.chars().filter(|c| !c.is_ascii_whitespace()).collect::<String>().into()
-    } else {
-        text.into()
-    };
-    if compact.len() / 4 * 3 > lim.image_max_bytes + 3 {
-        return Err(ApiError::too_large(
+    let bytes = verity_imaging::base64_text::decode(text, lim.image_max_bytes).map_err(|e| match e {
+        verity_imaging::base64_text::Base64Error::TooLarge { max } => ApiError::too_large(
             "file_too_large",
-            format!("the file is larger than {} bytes", lim.image_max_bytes),
+            format!("the file is larger than {max} bytes"),
             Some("data"),
-        ));
-    }
-    let engine = base64::engine::GeneralPurpose::new(
-        &base64::alphabet::STANDARD,
-        base64::engine::GeneralPurposeConfig::new()
-            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
-    );
-    let bytes = engine
-        .decode(compact.as_bytes())
-        .or_else(|_| {
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(compact.trim_end_matches('=').as_bytes())
-        })
-        .map_err(|e| {
-            ApiError::bad("base64_invalid", format!("`data` is not valid base64: {e}"), Some("data"))
-        })?;
-    if bytes.len() > lim.image_max_bytes {
-        return Err(ApiError::too_large(
-            "file_too_large",
-            format!("the file is {} bytes; the limit is {}", bytes.len(), lim.image_max_bytes),
-            Some("data"),
-        ));
-    }
+        ),
+        invalid => ApiError::bad("base64_invalid", format!("`data` is {invalid}"), Some("data")),
+    })?;
     if bytes.len() < lim.image_min_bytes {
         return Err(ApiError::invalid(
             "file_too_small",
