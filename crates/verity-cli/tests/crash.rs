@@ -15,6 +15,11 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The shared folder holding `data/` (`VERITY_SHARED_DIR`, set by scripts/test; else beside the checkout).
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
 fn models() -> PathBuf {
     std::env::var_os("VERITY_MODELS_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("models"))
 }
@@ -37,7 +42,7 @@ fn noisy(mut img: image::RgbImage, amp: i32) -> image::RgbImage {
 
 fn lfw(name: &str) -> image::RgbImage {
     let person = &name[..name.len() - 5];
-    let p = workspace().join(format!("../shared/data/faces/lfw/{person}/{name}.jpg"));
+    let p = shared().join(format!("data/faces/lfw/{person}/{name}.jpg"));
     let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decode").image
 }

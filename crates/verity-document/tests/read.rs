@@ -11,6 +11,11 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The shared folder holding `data/` (`VERITY_SHARED_DIR`, set by scripts/test; else beside the checkout).
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
 /// The models directory (`$VERITY_MODELS_DIR`, else `models/`).
 fn models() -> verity_models::ModelDir {
     let dir = std::env::var_os("VERITY_MODELS_DIR")
@@ -30,7 +35,7 @@ fn engine() -> &'static DocumentEngine {
 }
 
 fn image(rel: &str) -> image::RgbImage {
-    let p = workspace().join("../shared/data/documents/images").join(rel);
+    let p = shared().join("data/documents/images").join(rel);
     let bytes = std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     verity_imaging::decode(&bytes, &verity_imaging::Limits::default()).expect("decode").image
 }
@@ -214,9 +219,8 @@ fn a_document_is_examined_on_both_sides_with_one_call() {
     use verity_document::synth::{self, Rng, Severity};
     let lim = verity_imaging::Limits::default();
     let decode = |bytes: &[u8]| verity_imaging::decode_document(bytes, &lim).expect("decode");
-    let read = |rel: &str| {
-        decode(&std::fs::read(workspace().join("../shared/data/documents/images").join(rel)).expect("read"))
-    };
+    let read =
+        |rel: &str| decode(&std::fs::read(shared().join("data/documents/images").join(rel)).expect("read"));
     let opts = ExamineOptions { today: TODAY, text: TextReading::WithMrz, forensic: true };
     // A passport page, a card front with no MRZ as the "back": the MRZ side is the front, the
     // other side's text is read whole, both sides get forensic signals.
