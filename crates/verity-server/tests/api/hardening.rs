@@ -659,3 +659,61 @@ fn repeated_failed_authentication_from_one_address_is_slowed() {
     // A valid key seen in the last seconds keeps working from the same address.
     assert_eq!(app.get("/v1/clients", &key).status, 200);
 }
+
+/// A client stuck in the middle of a request does not hold a shutdown hostage: once the grace
+/// period is over, `launch` returns.
+#[test]
+fn shutdown_ends_after_its_grace_period_despite_a_stuck_client() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut config = Config { data_dir: dir.path().to_path_buf(), ..Config::default() };
+    config.workers.count = 0;
+    config.limits.shutdown_grace_secs = 1;
+    config.limits.request_timeout_secs = 600;
+    config.limits.header_read_timeout_secs = 600;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
+    let url = config.database_url();
+    let state = rt.block_on(async {
+        let store = verity_store::connect(&url).await.expect("store");
+        AppState::with_engines(store, verity_server::files::Files::in_memory([9u8; 32]), engines(), config)
+    });
+    let key = verity_server::ids::new_api_key();
+    rt.block_on(async {
+        let t = verity_store::Tenant { id: verity_server::ids::new_id(), name: "t".into(), created_at: 0 };
+        state.store.create_tenant(&t).await.expect("tenant");
+        let k = verity_store::ApiKey {
+            id: verity_server::ids::new_id(),
+            tenant_id: t.id,
+            name: "k".into(),
+            prefix: key[..10].into(),
+            key_hash: verity_server::ids::key_hash(&key),
+            created_at: 0,
+            revoked_at: None,
+        };
+        state.store.create_key(&k).await.expect("key");
+    });
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
+    let at = listener.local_addr().expect("addr");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    rt.spawn(async move {
+        let r = verity_server::launch(listener, state, async move {
+            let _ = stop_rx.await;
+        })
+        .await;
+        let _ = done_tx.send(r.is_ok());
+    });
+    // A request whose body never finishes.
+    let mut stuck = TcpStream::connect(at).expect("connect");
+    stuck
+        .write_all(
+            format!("POST /v1/clients HTTP/1.1\r\nHost: t\r\nAuthorization: {key}\r\nContent-Length: 1000\r\n\r\n{{")
+                .as_bytes(),
+        )
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(200));
+    let _ = stop_tx.send(());
+    // A hang guard, not a speed test: without the grace deadline this waits for the stuck client.
+    let ended = done_rx.recv_timeout(Duration::from_secs(120));
+    assert_eq!(ended, Ok(true), "launch did not return after the grace period");
+    drop(stuck);
+}
