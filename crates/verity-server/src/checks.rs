@@ -328,7 +328,7 @@ pub async fn update(
 
 /// The outcomes a reviewer may give (ComplyCube's SDKs send `confirmed`; `clear` is its
 /// synonym in ComplyCube's check outcomes).
-const VALIDATION_OUTCOMES: &[&str] = &["clear", "confirmed", "attention", "rejected"];
+pub(crate) const VALIDATION_OUTCOMES: &[&str] = &["clear", "confirmed", "attention", "rejected"];
 
 /// A reviewer's outcome for a completed check.
 pub async fn validate(

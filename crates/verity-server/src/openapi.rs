@@ -539,7 +539,10 @@ fn schemas(cfg: &Config) -> Value {
             ("url", json!({"type": "string", "format": "uri"})),
             (
                 "events",
-                json!({"type": "array", "items": enumeration(crate::events::EVENT_TYPES), "minItems": 1}),
+                json!({"type": "array", "items": {"oneOf": [
+                    enumeration(crate::events::EVENT_TYPES),
+                    {"const": crate::events::ALL_EVENTS, "description": "every event type"},
+                ]}, "minItems": 1}),
             ),
             ("enabled", s("boolean")),
             ("description", s("string")),
@@ -596,7 +599,7 @@ fn schemas(cfg: &Config) -> Value {
     check["properties"]["entityName"] = s("string");
     check["properties"]["result"] = check_result();
     check["properties"]["validation"] = json!({"type": "object", "properties": {
-        "outcome": enumeration(&["clear", "attention", "rejected"]), "validatedAt": {"type": "string", "format": "date-time"}}});
+        "outcome": enumeration(crate::checks::VALIDATION_OUTCOMES), "validatedAt": {"type": "string", "format": "date-time"}}});
     json!({
         "Error": {
             "type": "object",
@@ -632,7 +635,7 @@ fn schemas(cfg: &Config) -> Value {
                                 ("data", desc("string", "base64")), ("fileName", s("string"))], &["data"]),
         "CheckInput": check_input,
         "CheckUpdate": object(vec![("enableMonitoring", s("boolean"))], &[]),
-        "CheckValidation": object(vec![("outcome", enumeration(&["clear", "attention", "rejected"]))], &["outcome"]),
+        "CheckValidation": object(vec![("outcome", enumeration(crate::checks::VALIDATION_OUTCOMES))], &["outcome"]),
         "Check": check,
         "WebhookInput": webhook_input.clone(),
         "WebhookUpdate": optional(webhook_input),

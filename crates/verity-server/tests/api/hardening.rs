@@ -671,26 +671,8 @@ fn shutdown_ends_after_its_grace_period_despite_a_stuck_client() {
     config.limits.request_timeout_secs = 600;
     config.limits.header_read_timeout_secs = 600;
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("rt");
-    let url = config.database_url();
-    let state = rt.block_on(async {
-        let store = verity_store::connect(&url).await.expect("store");
-        AppState::with_engines(store, verity_server::files::Files::in_memory([9u8; 32]), engines(), config)
-    });
-    let key = verity_server::ids::new_api_key();
-    rt.block_on(async {
-        let t = verity_store::Tenant { id: verity_server::ids::new_id(), name: "t".into(), created_at: 0 };
-        state.store.create_tenant(&t).await.expect("tenant");
-        let k = verity_store::ApiKey {
-            id: verity_server::ids::new_id(),
-            tenant_id: t.id,
-            name: "k".into(),
-            prefix: key[..10].into(),
-            key_hash: verity_server::ids::key_hash(&key),
-            created_at: 0,
-            revoked_at: None,
-        };
-        state.store.create_key(&k).await.expect("key");
-    });
+    let state = rt.block_on(test_state(config));
+    let key = rt.block_on(make_key(&*state.store, "t"));
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
     let at = listener.local_addr().expect("addr");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

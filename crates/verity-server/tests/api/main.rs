@@ -34,6 +34,32 @@ fn engines() -> Arc<Engines> {
     .clone()
 }
 
+/// The state of a test server: a fresh SQLite database in `config.data_dir`, files in memory,
+/// the shared engines.
+async fn test_state(config: Config) -> AppState {
+    let store = verity_store::connect(&config.database_url()).await.expect("store");
+    AppState::with_engines(store, verity_server::files::Files::in_memory([9u8; 32]), engines(), config)
+}
+
+/// A new tenant and its key, straight in the store.
+async fn make_key(store: &dyn verity_store::Storage, name: &str) -> String {
+    let now = verity_store::time::now_ms();
+    let t = verity_store::Tenant { id: verity_server::ids::new_id(), name: name.into(), created_at: now };
+    store.create_tenant(&t).await.expect("tenant");
+    let key = verity_server::ids::new_api_key();
+    let k = verity_store::ApiKey {
+        id: verity_server::ids::new_id(),
+        tenant_id: t.id,
+        name: name.into(),
+        prefix: key[..10].into(),
+        key_hash: verity_server::ids::key_hash(&key),
+        created_at: now,
+        revoked_at: None,
+    };
+    store.create_key(&k).await.expect("key");
+    key
+}
+
 struct TestApp {
     rt: tokio::runtime::Runtime,
     state: AppState,
@@ -66,16 +92,7 @@ impl TestApp {
             .enable_all()
             .build()
             .expect("runtime");
-        let url = config.database_url();
-        let state = rt.block_on(async {
-            let store = verity_store::connect(&url).await.expect("store");
-            AppState::with_engines(
-                store,
-                verity_server::files::Files::in_memory([9u8; 32]),
-                engines(),
-                config,
-            )
-        });
+        let state = rt.block_on(test_state(config));
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let st = state.clone();
@@ -87,24 +104,7 @@ impl TestApp {
 
     /// A new tenant and its key.
     fn key(&self, name: &str) -> String {
-        self.rt.block_on(async {
-            let now = verity_store::time::now_ms();
-            let t =
-                verity_store::Tenant { id: verity_server::ids::new_id(), name: name.into(), created_at: now };
-            self.state.store.create_tenant(&t).await.expect("tenant");
-            let key = verity_server::ids::new_api_key();
-            let k = verity_store::ApiKey {
-                id: verity_server::ids::new_id(),
-                tenant_id: t.id,
-                name: name.into(),
-                prefix: key[..10].into(),
-                key_hash: verity_server::ids::key_hash(&key),
-                created_at: now,
-                revoked_at: None,
-            };
-            self.state.store.create_key(&k).await.expect("key");
-            key
-        })
+        self.rt.block_on(make_key(&*self.state.store, name))
     }
 
     fn run_jobs(&self) -> usize {
