@@ -3,7 +3,7 @@
 //! key stops working in every process within 5 s), an unknown one for 1 s, and the cache never
 //! holds more than [`CACHE_MAX`] entries, so random keys cannot grow memory. Each client address
 //! may fail authentication `limits.failed_auth_per_minute` times a minute, then gets 429 without
-//! a lookup. Each key has a request budget refilled continuously (a token bucket), so no window
+//! a lookup (unless the key was valid in the last 10 minutes). Each key has a request budget refilled continuously (a token bucket), so no window
 //! boundary lets twice the budget through.
 
 use std::collections::HashMap;
@@ -27,6 +27,9 @@ pub struct Caller {
 
 const VALID_TTL: Duration = Duration::from_secs(5);
 const UNKNOWN_TTL: Duration = Duration::from_secs(1);
+/// A key seen valid this recently is still looked up from an address that keeps failing (a
+/// partner whose one stale key floods 401s keeps its good keys working).
+const KNOWN_FOR: Duration = Duration::from_secs(600);
 /// Most entries the key cache and each limiter hold.
 pub const CACHE_MAX: usize = 10_000;
 
@@ -54,9 +57,15 @@ impl KeyCache {
         (at.elapsed() < ttl).then(|| v.clone())
     }
 
+    /// Whether the key was valid at its last lookup, within [`KNOWN_FOR`].
+    fn known_valid(&self, hash: &str) -> bool {
+        let c = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        c.get(hash).is_some_and(|(v, at)| v.is_some() && at.elapsed() < KNOWN_FOR)
+    }
+
     fn put(&self, hash: String, v: Option<Caller>) {
         let mut c = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        make_room(&mut c, |(_, at)| at.elapsed() >= VALID_TTL);
+        make_room(&mut c, |(v, at)| at.elapsed() >= if v.is_some() { KNOWN_FOR } else { UNKNOWN_TTL });
         c.insert(hash, (v, Instant::now()));
     }
 
@@ -149,8 +158,11 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Api
     let hash = key_hash(key);
     let caller = match state.keys.get(&hash) {
         Some(v) => v,
-        // An address that keeps failing gets no more lookups for a while.
-        None if state.failed_auth.exhausted(&addr, per_min).is_some() => return Err(fail("invalid API key")),
+        // An address that keeps failing gets no more lookups for a while, except for keys
+        // known to be valid.
+        None if state.failed_auth.exhausted(&addr, per_min).is_some() && !state.keys.known_valid(&hash) => {
+            return Err(fail("invalid API key"))
+        }
         None => {
             let found = state
                 .store

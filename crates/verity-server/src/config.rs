@@ -69,6 +69,8 @@ pub struct LimitsConfig {
     pub header_read_timeout_secs: u64,
     /// Connections open at once; more wait in the listen backlog.
     pub max_connections: usize,
+    /// Connections open at once from one client address; more are closed at once.
+    pub max_connections_per_address: usize,
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     pub shutdown_grace_secs: u64,
     /// Failed authentications per minute from one client address before it gets 429.
@@ -167,6 +169,7 @@ impl Default for LimitsConfig {
             min_upload_bytes_per_sec: 16 * 1024,
             header_read_timeout_secs: 10,
             max_connections: 1024,
+            max_connections_per_address: 256,
             shutdown_grace_secs: 30,
             failed_auth_per_minute: 60,
         }

@@ -1,13 +1,15 @@
 //! The connection loop: what `axum::serve` does, plus the limits a server facing the internet
 //! needs. Each connection must send a complete request head within
 //! `limits.header_read_timeout_secs` (also the idle time allowed between keep-alive requests),
-//! at most `limits.max_connections` are open at once (the rest wait in the listen backlog), the
+//! at most `limits.max_connections` are open at once (the rest wait in the listen backlog) and
+//! at most `limits.max_connections_per_address` from one client address (more are closed), the
 //! peer address travels with each request (failed-authentication limits, `/metrics`), paths
 //! ending in `/` are served as without it (as ComplyCube does; its Node.js SDK sends them), and
 //! a graceful shutdown waits at most `limits.shutdown_grace_secs` for requests in flight.
 
+use std::collections::HashMap;
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,6 +23,41 @@ use tokio::sync::{watch, Semaphore};
 /// The address of the peer of the connection a request came on.
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
+
+/// Open connections per client address.
+#[derive(Default)]
+struct PerAddress(std::sync::Mutex<HashMap<IpAddr, usize>>);
+
+/// One connection counted against its address until dropped.
+struct Counted {
+    table: Arc<PerAddress>,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    /// Counts a connection from `ip`, unless it already has `max` open.
+    fn enter(self: &Arc<Self>, ip: IpAddr, max: usize) -> Option<Counted> {
+        let mut t = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = t.entry(ip).or_insert(0);
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Counted { table: self.clone(), ip })
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let mut t = self.table.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = t.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                t.remove(&self.ip);
+            }
+        }
+    }
+}
 
 /// `/v1/clients/` → `/v1/clients` (the root stays `/`), query kept.
 pub fn trim_trailing_slash(uri: &Uri) -> Option<Uri> {
@@ -48,6 +85,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let max = limits.max_connections.max(1);
+    let per_address = Arc::new(PerAddress::default());
+    let max_per_address = limits.max_connections_per_address.max(1);
     let slots = Arc::new(Semaphore::new(max));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let grace = Duration::from_secs(limits.shutdown_grace_secs);
@@ -71,11 +110,18 @@ pub async fn serve(
                 }
             },
         };
+        // One address may hold only so many of the slots; past that its new connections are
+        // closed at once (the others' requests are not starved by one client's flood).
+        let Some(counted) = per_address.enter(peer.ip(), max_per_address) else {
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _counted = counted;
             let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(Peer(peer));
                 if let Some(uri) = trim_trailing_slash(req.uri()) {

@@ -656,7 +656,40 @@ fn repeated_failed_authentication_from_one_address_is_slowed() {
     let codes: Vec<u16> = (0..8).map(|i| app.get("/v1/clients", &format!("vk_bad{i}")).status).collect();
     assert_eq!(&codes[..5], &[401; 5], "{codes:?}");
     assert!(codes[5..].iter().all(|c| *c == 429), "{codes:?}");
-    // A valid key seen in the last seconds keeps working from the same address.
+    // A valid key keeps working from the same address: from the cache for 5 s, then because it
+    // was valid in the last 10 minutes. A key never seen waits out the address's penalty.
+    assert_eq!(app.get("/v1/clients", &key).status, 200);
+    std::thread::sleep(Duration::from_millis(5200));
+    assert_eq!(app.get("/v1/clients", &key).status, 200);
+    assert_eq!(app.get("/v1/clients", &app.key("new")).status, 429);
+}
+
+/// One client address may hold only so many connections: its next one is closed at once,
+/// while the server keeps serving (here the same address, once its idle ones are gone).
+#[test]
+fn one_address_cannot_take_every_connection() {
+    let app = TestApp::with_config(|c| c.limits.max_connections_per_address = 3);
+    let key = app.key("acme");
+    let idle: Vec<TcpStream> = (0..3).map(|_| TcpStream::connect(addr(&app)).expect("connect")).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let out = raw_exchange(&app, b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n", Duration::from_secs(30));
+    assert_eq!(out, "", "a fourth connection from the address is closed unanswered");
+    drop(idle);
+    let mut served = false;
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        if raw_exchange(
+            &app,
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+            Duration::from_secs(30),
+        )
+        .starts_with("HTTP/1.1 200")
+        {
+            served = true;
+            break;
+        }
+    }
+    assert!(served, "the address is served again once its connections closed");
     assert_eq!(app.get("/v1/clients", &key).status, 200);
 }
 
