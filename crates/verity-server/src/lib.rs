@@ -224,6 +224,16 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
     let with_body = has_body(&req);
+    let req = if with_body {
+        let limit = if req.uri().path() == "/v1/liveVideos" {
+            s.config.limits.video_body_bytes + 64 * 1024
+        } else {
+            s.config.limits.json_body_bytes
+        };
+        serve::drain_unread(req, limit)
+    } else {
+        req
+    };
     let span = tracing::info_span!("request", id = %rid, %method, %route);
     let _enter = span.enter();
     drop(_enter);
@@ -259,9 +269,10 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
         resp.headers_mut().insert("x-request-id", v);
     }
     if with_body && (status.is_client_error() || status.is_server_error()) {
-        // An error may be answered before the body was read (401, 404, 405, 413, …): the
-        // connection cannot be reused, so say so (keep-alive clients would otherwise write the
-        // next request into a closed socket).
+        // An error may be answered before the body was read (401, 404, 405, 413, …). What is
+        // left of the body is read and discarded (`serve::drain_unread`), so the client finishes
+        // sending and reads this answer; the connection is then closed, and said so (a
+        // keep-alive client must not send its next request into it).
         resp.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     let secs = started.elapsed().as_secs_f64();

@@ -59,6 +59,61 @@ impl Drop for Counted {
     }
 }
 
+/// Set by a handler that refused a body for how it arrives (too slow): what is left of it is not
+/// waited for, the connection is closed.
+#[derive(Debug, Clone, Default)]
+pub struct AbandonBody(pub Arc<std::sync::atomic::AtomicBool>);
+
+/// Hands the request body to the handler through a channel, and reads what the handler leaves
+/// unread (an answer given before the body was read: 401, 404, 405, …) to the end, up to
+/// `limit` bytes and 30 s. The client can then finish sending and read the answer (a client
+/// still writing into a closed socket gets `EPIPE`, not the answer), and the connection stays
+/// usable. Past the bounds the body is dropped and the connection closed.
+pub fn drain_unread(req: Request, limit: usize) -> Request {
+    use futures_util::StreamExt;
+    use std::sync::atomic::Ordering;
+    let (mut parts, body) = req.into_parts();
+    let abandon = AbandonBody::default();
+    parts.extensions.insert(abandon.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, axum::Error>>(2);
+    tokio::spawn(async move {
+        let mut incoming = body.into_data_stream();
+        let mut handler_reads = true;
+        let mut drained = 0usize;
+        let mut deadline = None;
+        loop {
+            let next = match deadline {
+                None => incoming.next().await,
+                Some(d) => match tokio::time::timeout_at(d, incoming.next()).await {
+                    Ok(n) => n,
+                    Err(_) => break,
+                },
+            };
+            let Some(chunk) = next else { break };
+            if handler_reads {
+                match tx.send(chunk).await {
+                    Ok(()) => continue,
+                    Err(tokio::sync::mpsc::error::SendError(chunk)) => {
+                        if abandon.0.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        handler_reads = false;
+                        deadline = Some(tokio::time::Instant::now() + Duration::from_secs(30));
+                        drained += chunk.map(|c| c.len()).unwrap_or(0);
+                    }
+                }
+            } else {
+                drained += chunk.map(|c| c.len()).unwrap_or(0);
+            }
+            if drained > limit {
+                break;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Request::from_parts(parts, axum::body::Body::from_stream(stream))
+}
+
 /// `/v1/clients/` → `/v1/clients` (the root stays `/`), query kept.
 pub fn trim_trailing_slash(uri: &Uri) -> Option<Uri> {
     let path = uri.path();

@@ -102,10 +102,14 @@ pub async fn gate(State(s): State<AppState>, req: Request, next: Next) -> Respon
         return ApiError::Unavailable("upload gate closed".into()).into_response();
     };
     parts.extensions.insert(caller);
+    let abandon = parts.extensions.get::<crate::serve::AbandonBody>().cloned();
     let slow = Arc::new(AtomicBool::new(false));
     let body = Body::from_stream(paced(body, s.config.limits.min_upload_bytes_per_sec, slow.clone()));
     let resp = next.run(Request::from_parts(parts, body)).await;
     if slow.load(Ordering::Relaxed) {
+        if let Some(a) = abandon {
+            a.0.store(true, Ordering::Relaxed);
+        }
         return ApiError::Timeout {
             code: "body_too_slow",
             message: format!(
