@@ -85,9 +85,7 @@ impl From<verity_store::StoreError> for ApiError {
             verity_store::StoreError::BadFilter(f) => {
                 ApiError::bad("bad_filter", format!("cannot filter on {f:?}"), Some(&f))
             }
-            verity_store::StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => {
-                ApiError::Unavailable(e.to_string())
-            }
+            e if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }
     }

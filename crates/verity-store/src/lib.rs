@@ -27,6 +27,17 @@ pub enum StoreError {
     BadFilter(String),
 }
 
+impl StoreError {
+    /// Whether the database could not be reached (pool exhausted, connection lost): a 503 to
+    /// clients, a retry to jobs. Callers need not know the driver.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
+        )
+    }
+}
+
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// A tenant: every resource and key belongs to one.

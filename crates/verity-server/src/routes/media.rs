@@ -43,8 +43,9 @@ pub(crate) async fn in_use(s: &AppState, r: &Resource, field: &str) -> ApiResult
     Ok(locked(r) || used_by_checks(s, &r.tenant_id, field, &r.id).await? > 0)
 }
 
-/// Deletes a resource and its files unless a check uses it (`in_use_code`); a concurrent change
-/// (a check locking it meanwhile) is seen: the delete applies only to the version checked.
+/// `DELETE …/{id}` of a photo, video or document: deletes it and its files unless a check uses it
+/// (`in_use_code`). A concurrent change (a check locking it meanwhile) is seen: the delete
+/// applies only to the version checked.
 pub(crate) async fn delete_if_unused(
     s: &AppState,
     tenant: &str,
@@ -151,20 +152,6 @@ pub async fn download_single(
     })))
 }
 
-/// `DELETE …/{id}` of a capture (photo, video) that no check has used; its files go with it.
-pub async fn delete_unused(
-    s: &AppState,
-    tenant: &str,
-    kind: &'static str,
-    what: &'static str,
-    check_field: &str,
-    in_use_code: &'static str,
-    id: &str,
-) -> ApiResult<StatusCode> {
-    delete_if_unused(s, tenant, kind, what, check_field, in_use_code, id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
 /// `POST …/{id}/redact`: erases the personal data of a resource (its files and, for a document,
 /// its images) and keeps the record, marked `redacted`. A check that used it keeps its result;
 /// its images show as redacted. Irreversible.
@@ -216,8 +203,17 @@ pub async fn delete_live_photo(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_unused(&s, &caller.tenant_id, "livePhoto", "live photo", "livePhotoId", "live_photo_in_use", &id)
-        .await
+    delete_if_unused(
+        &s,
+        &caller.tenant_id,
+        "livePhoto",
+        "live photo",
+        "livePhotoId",
+        "live_photo_in_use",
+        &id,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list_live_photos(

@@ -258,7 +258,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    crate::routes::media::delete_unused(
+    crate::routes::media::delete_if_unused(
         &s,
         &caller.tenant_id,
         "liveVideo",
@@ -267,7 +267,8 @@ pub async fn delete(
         "live_video_in_use",
         &id,
     )
-    .await
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list(

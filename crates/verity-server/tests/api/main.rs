@@ -308,6 +308,8 @@ fn the_openapi_document_describes_every_route_and_the_docs_page_is_offline() {
     assert_eq!(r.status, 200);
     let spec = r.body;
     assert_eq!(spec["openapi"], "3.1.0");
+    // The public contract, whole: a change to any path, schema or enum shows in review.
+    insta::assert_json_snapshot!("openapi", spec);
     // Every reference resolves.
     let mut all = Vec::new();
     refs(&spec, &mut all);
