@@ -125,16 +125,18 @@ impl RateLimiter {
     }
 }
 
-/// The client address of a request (the TCP peer).
-pub fn peer_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<crate::serve::Peer>().map(|p| p.0.ip())
+/// The client address of a request: the TCP peer, or the client a trusted proxy forwarded.
+pub fn peer_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<crate::serve::Peer>()?.0.ip();
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    Some(crate::serve::client_ip(peer, forwarded, &state.proxies))
 }
 
 /// Resolves the caller of a request (the `Caller` extractor, and the upload gate before it
 /// takes a slot).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
     let per_min = state.config.limits.failed_auth_per_minute;
-    let addr = peer_ip(parts).map(|ip| ip.to_string()).unwrap_or_default();
+    let addr = peer_ip(parts, state).map(|ip| ip.to_string()).unwrap_or_default();
     let fail = |message: &str| {
         // Counts the failure against the address; past the budget the next ones get 429.
         match state.failed_auth.check(&addr, per_min) {

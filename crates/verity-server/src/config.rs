@@ -75,6 +75,10 @@ pub struct LimitsConfig {
     pub shutdown_grace_secs: u64,
     /// Failed authentications per minute from one client address before it gets 429.
     pub failed_auth_per_minute: u32,
+    /// Reverse proxies in front of Verity (IP addresses or CIDR blocks). Their connections are
+    /// not capped per address, and a request through them is counted against the client named
+    /// in `X-Forwarded-For` (its right-most address that is not a trusted proxy).
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -172,6 +176,7 @@ impl Default for LimitsConfig {
             max_connections_per_address: 256,
             shutdown_grace_secs: 30,
             failed_auth_per_minute: 60,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -265,6 +270,13 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.limits.image_min_bytes > self.limits.image_max_bytes {
             return Err(ConfigError::Invalid("limits.image_min_bytes > limits.image_max_bytes".into()));
+        }
+        for a in &self.limits.trusted_proxies {
+            if crate::outbound::Cidr::parse(a).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "limits.trusted_proxies: {a:?} is not an IP address or CIDR block"
+                )));
+            }
         }
         for a in &self.webhooks.allow_addresses {
             if crate::outbound::Cidr::parse(a).is_none() {

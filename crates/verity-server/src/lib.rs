@@ -62,6 +62,8 @@ pub struct AppState {
     pub failed_auth: Arc<auth::RateLimiter>,
     /// Where webhooks may be delivered.
     pub outbound: outbound::Policy,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub proxies: Arc<Vec<outbound::Cidr>>,
 }
 
 /// Errors of start-up.
@@ -100,6 +102,7 @@ impl AppState {
             )),
             failed_auth: Arc::new(auth::RateLimiter::default()),
             outbound: outbound::Policy::new(&config.webhooks.allow_addresses),
+            proxies: Arc::new(outbound::networks(&config.limits.trusted_proxies)),
             metrics: Arc::new(metrics::Metrics::default()),
             config: Arc::new(config),
         }
@@ -170,11 +173,15 @@ async fn readyz(State(s): State<AppState>) -> Response {
 }
 
 /// `/metrics`: with `metrics.token` set, for `Authorization: Bearer <token>`; without, only
-/// for clients on loopback. Anyone else gets the same 404 as an unknown path.
+/// for clients on loopback that no proxy forwarded. Anyone else gets the same 404 as an unknown
+/// path.
 async fn metrics_text(State(s): State<AppState>, req: Request) -> Response {
     let token = &s.config.metrics.token.0;
     let allowed = if token.is_empty() {
-        req.extensions().get::<serve::Peer>().is_some_and(|p| p.0.ip().is_loopback())
+        // A request a proxy forwarded is not local, even when the proxy runs on this host.
+        let forwarded =
+            ["x-forwarded-for", "forwarded", "x-real-ip"].iter().any(|h| req.headers().contains_key(*h));
+        !forwarded && req.extensions().get::<serve::Peer>().is_some_and(|p| p.0.ip().is_loopback())
     } else {
         let given = req
             .headers()

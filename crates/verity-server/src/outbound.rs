@@ -109,6 +109,11 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
+/// A list of networks, parsed once (invalid entries were refused by the config check).
+pub fn networks(list: &[String]) -> Vec<Cidr> {
+    list.iter().filter_map(|a| Cidr::parse(a)).collect()
+}
+
 /// The operator's exceptions, parsed once.
 #[derive(Debug, Clone, Default)]
 pub struct Policy {
@@ -117,7 +122,7 @@ pub struct Policy {
 
 impl Policy {
     pub fn new(allow: &[String]) -> Self {
-        Self { allow: allow.iter().filter_map(|a| Cidr::parse(a)).collect() }
+        Self { allow: networks(allow) }
     }
 
     pub fn permits(&self, ip: IpAddr) -> bool {

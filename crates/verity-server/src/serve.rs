@@ -24,6 +24,26 @@ use tokio::sync::{watch, Semaphore};
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub SocketAddr);
 
+/// The client a request counts against: the TCP peer, or — when the peer is a trusted proxy —
+/// the right-most address of `X-Forwarded-For` that is not a trusted proxy (the left part of the
+/// header is whatever the client wrote).
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[crate::outbound::Cidr]) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let Some(list) = forwarded_for else { return peer };
+    let mut last = peer;
+    for hop in list.rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if is_trusted(ip) => last = ip,
+            Ok(ip) => return ip,
+            Err(_) => return last,
+        }
+    }
+    last
+}
+
 /// Open connections per client address.
 #[derive(Default)]
 struct PerAddress(std::sync::Mutex<HashMap<IpAddr, usize>>);
@@ -142,6 +162,7 @@ pub async fn serve(
     let max = limits.max_connections.max(1);
     let per_address = Arc::new(PerAddress::default());
     let max_per_address = limits.max_connections_per_address.max(1);
+    let proxies = crate::outbound::networks(&limits.trusted_proxies);
     let slots = Arc::new(Semaphore::new(max));
     let header_timeout = Duration::from_secs(limits.header_read_timeout_secs.max(1));
     let grace = Duration::from_secs(limits.shutdown_grace_secs);
@@ -167,7 +188,8 @@ pub async fn serve(
         };
         // One address may hold only so many of the slots; past that its new connections are
         // closed at once (the others' requests are not starved by one client's flood).
-        let Some(counted) = per_address.enter(peer.ip(), max_per_address) else {
+        let cap = if proxies.iter().any(|c| c.contains(peer.ip())) { usize::MAX } else { max_per_address };
+        let Some(counted) = per_address.enter(peer.ip(), cap) else {
             drop(stream);
             continue;
         };
@@ -231,6 +253,19 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_behind_a_trusted_proxy_is_the_last_untrusted_hop() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        let proxies = crate::outbound::networks(&["10.0.0.0/8".into()]);
+        // Not through a trusted proxy: the header is the client's own words.
+        assert_eq!(client_ip(ip("203.0.113.9"), Some("1.2.3.4"), &proxies), ip("203.0.113.9"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("1.2.3.4"), &proxies), ip("1.2.3.4"));
+        // A client that forges the left part does not choose its address.
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("6.6.6.6, 1.2.3.4, 10.0.0.7"), &proxies), ip("1.2.3.4"));
+        assert_eq!(client_ip(ip("10.0.0.2"), None, &proxies), ip("10.0.0.2"));
+        assert_eq!(client_ip(ip("10.0.0.2"), Some("garbage"), &proxies), ip("10.0.0.2"));
+    }
 
     #[test]
     fn trailing_slashes_are_trimmed_and_queries_kept() {

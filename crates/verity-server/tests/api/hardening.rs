@@ -669,6 +669,12 @@ fn bad_input_is_refused_cleanly_everywhere() {
 fn metrics_answer_loopback_or_a_token_only() {
     let open = TestApp::new();
     assert_eq!(open.call("GET", "/metrics", None, None).status, 200, "loopback is allowed without a token");
+    let forwarded = raw_exchange(
+        &open,
+        b"GET /metrics HTTP/1.1\r\nHost: t\r\nX-Forwarded-For: 203.0.113.7\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(10),
+    );
+    assert!(forwarded.starts_with("HTTP/1.1 404"), "a proxied request is not local: {forwarded}");
     let locked = TestApp::with_config(|c| c.metrics.token = verity_server::config::Secret("s3cret".into()));
     assert_eq!(locked.call("GET", "/metrics", None, None).status, 404);
     assert_eq!(locked.call("GET", "/metrics", Some("Bearer wrong"), None).status, 404);
@@ -758,4 +764,32 @@ fn shutdown_ends_after_its_grace_period_despite_a_stuck_client() {
     let ended = done_rx.recv_timeout(Duration::from_secs(120));
     assert_eq!(ended, Ok(true), "launch did not return after the grace period");
     drop(stuck);
+}
+
+/// Behind a trusted reverse proxy, connections are not capped per address and failed
+/// authentications count against the client the proxy names, not against the proxy.
+#[test]
+fn clients_behind_a_trusted_proxy_are_told_apart() {
+    let app = TestApp::with_config(|c| {
+        c.limits.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.limits.max_connections_per_address = 2;
+        c.limits.failed_auth_per_minute = 3;
+    });
+    let idle: Vec<TcpStream> = (0..4).map(|_| TcpStream::connect(addr(&app)).expect("connect")).collect();
+    let out = raw_exchange(
+        &app,
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(30),
+    );
+    assert!(out.starts_with("HTTP/1.1 200"), "the proxy's connections are not capped: {out}");
+    drop(idle);
+    let bad = |client: &str| {
+        let req = format!(
+            "GET /v1/clients HTTP/1.1\r\nHost: t\r\nAuthorization: vk_bad\r\nX-Forwarded-For: {client}\r\nConnection: close\r\n\r\n"
+        );
+        raw_exchange(&app, req.as_bytes(), Duration::from_secs(30))[9..12].to_string()
+    };
+    let first: Vec<String> = (0..5).map(|_| bad("203.0.113.5")).collect();
+    assert_eq!(first, ["401", "401", "401", "429", "429"], "one client's failures");
+    assert_eq!(bad("203.0.113.6"), "401", "another client behind the same proxy is not penalised");
 }
