@@ -249,6 +249,7 @@ fn error_shape(r: &Resp, status: u16, code: &str) {
     assert!(r.body["type"].is_string() && r.body["message"].is_string(), "{}", r.body);
 }
 
+mod bad_input;
 mod hardening;
 
 // ------------------------------------------------------------------ tests
