@@ -2,7 +2,11 @@
 
 1. GET /v1/checks/{id} requests per second on SQLite (wrk, 2 threads, 32 connections, 10 s);
 2. identity_check latency from POST /v1/checks to `complete` with ~1 MP images (server
-   timestamps: updatedAt - createdAt), p50 / p90 over N checks;
+   timestamps: updatedAt - createdAt), p50 / p90 over N checks, and the engine time
+   (`result.processingMs`: loading the evidence and running the check);
+2b. identity_check throughput: 20 concurrent clients, each creating a check and polling it to
+   completion, again and again, for BENCH_SECONDS (default 30): checks per second, none lost;
+   then the server's peak RSS with every model loaded and used (VmHWM);
 3. peak RSS growth of the server during 100 concurrent ~4 MB uploads;
 4. kill -9 while checks are pending: after a restart, every check completes.
 
@@ -99,18 +103,64 @@ def wait_complete(ids, timeout=600):
 
 # 2. latency, one check at a time.
 lat = []
+engine = []
 outcomes = {}
 for _ in range(N_CHECKS):
     c = call("POST", f"{api}/checks", key, {"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc})
     done = wait_complete([c["id"]])[c["id"]]
     t = lambda s: time.mktime(time.strptime(s[:19], "%Y-%m-%dT%H:%M:%S")) + int(s[20:23]) / 1000
     lat.append((t(done["updatedAt"]) - t(done["createdAt"])) * 1000)
+    engine.append(done["result"]["processingMs"])
     outcomes[done["result"]["outcome"]] = outcomes.get(done["result"]["outcome"], 0) + 1
 lat.sort()
+engine.sort()
+results["identity_check_engine_ms_p50"] = engine[len(engine) // 2]
+results["identity_check_engine_ms_p90"] = engine[int(len(engine) * 0.9) - 1]
 results["identity_check_ms_p50"] = round(lat[len(lat) // 2])
 results["identity_check_ms_p90"] = round(lat[int(len(lat) * 0.9) - 1])
 results["identity_check_outcomes"] = outcomes
 print(f"[bench] identity_check POST→complete over {N_CHECKS}: p50 {results['identity_check_ms_p50']} ms, p90 {results['identity_check_ms_p90']} ms, outcomes {outcomes}", flush=True)
+print(f"[bench] identity_check engine time (processingMs): p50 {results['identity_check_engine_ms_p50']} ms, p90 {results['identity_check_engine_ms_p90']} ms", flush=True)
+
+# 2b. throughput with 20 concurrent clients.
+BENCH_SECONDS = float(os.environ.get("BENCH_SECONDS", "30"))
+created, finished, errors = [], [], []
+lock = threading.Lock()
+deadline = time.time() + BENCH_SECONDS
+
+
+def client_loop():
+    while time.time() < deadline:
+        try:
+            c = call("POST", f"{api}/checks", key, {"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc})
+            with lock:
+                created.append(c["id"])
+            while True:
+                r = call("GET", f"{api}/checks/{c['id']}", key)
+                if r["status"] != "pending":
+                    with lock:
+                        finished.append((time.time(), r["status"]))
+                    break
+                time.sleep(0.02)
+        except Exception as e:  # counted, not hidden
+            with lock:
+                errors.append(str(e))
+
+
+t0 = time.time()
+threads = [threading.Thread(target=client_loop) for _ in range(20)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+elapsed = time.time() - t0
+complete = sum(1 for _, st in finished if st == "complete")
+results["identity_checks_per_second_20_clients"] = round(complete / elapsed, 2)
+results["throughput_checks_created"] = len(created)
+results["throughput_checks_complete"] = complete
+results["throughput_errors"] = len(errors)
+results["serve_peak_rss_mb"] = round(rss_kb(server.pid, "VmHWM") / 1024, 1)
+print(f"[bench] identity_check throughput, 20 concurrent clients for {elapsed:.0f} s: {results['identity_checks_per_second_20_clients']} checks/s "
+      f"({complete} complete of {len(created)} created, {len(errors)} errors)", flush=True)
+print(f"[bench] verity serve peak RSS with every model loaded and used: {results['serve_peak_rss_mb']} MB", flush=True)
 
 # 1. GET /v1/checks/{id} throughput.
 cid = c["id"]

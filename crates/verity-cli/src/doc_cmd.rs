@@ -29,7 +29,6 @@ fn ms(t: Instant) -> f64 {
 }
 
 pub(crate) fn load_documents(models_dir: &Path) -> Result<(DocumentEngine, f64), CliError> {
-    crate::face_cmd::set_inference_threads();
     let t = Instant::now();
     let e = DocumentEngine::load(&ModelDir::new(models_dir))?;
     Ok((e, ms(t)))
@@ -154,17 +153,14 @@ pub fn document_read(
     if viz.is_some() {
         coverage.push("consistency".into());
     }
-    let opts = verity_document::checks::CheckOptions {
+    let opts = verity_checks::document::CheckOptions {
         coverage,
-        minimum_age: 18,
-        today,
         client_data_validation: false,
+        ..verity_checks::document::CheckOptions::new(today)
     };
-    let evidence = ex.evidence();
-    let mut checks = verity_document::checks::assess_evidence(&evidence, &Default::default(), &opts);
-    if let Some(b) = checks.breakdown.as_object_mut() {
-        b.remove("extractedData");
-    }
+    let evidence = verity_checks::document::Evidence::of(&ex);
+    let mut checks = verity_checks::document::assess(&evidence, &Default::default(), &opts);
+    checks.breakdown.extracted_data = None;
     Ok(json!({
         "mrz": if r.found { let mut v = mrz_json(r); v["side"] = json!(side); v } else { json!({"found": false}) },
         "fields": match (r.found, aamva) { (false, Some(a)) => aamva_fields(a), _ => data_fields(r) },

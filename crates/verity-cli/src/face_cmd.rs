@@ -87,17 +87,7 @@ fn ms(d: std::time::Duration) -> f64 {
     (d.as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-/// Inference threads: `$VERITY_INFERENCE_THREADS`, else every core.
-pub(crate) fn set_inference_threads() {
-    let threads = std::env::var("VERITY_INFERENCE_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    verity_face::set_inference_threads(threads);
-}
-
 pub(crate) fn load_engine(models_dir: &Path) -> Result<(FaceEngine, f64), CliError> {
-    set_inference_threads();
     let t = Instant::now();
     let engine = FaceEngine::load(&ModelDir::new(models_dir))?;
     Ok((engine, ms(t.elapsed())))

@@ -1,5 +1,6 @@
 //! The `verity` command line: argument parsing and the commands, as library code tests can call.
 
+mod check_cmd;
 mod doc_cmd;
 mod eval_faces;
 mod face_cmd;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
+pub use check_cmd::{check, CheckCommand};
 pub use doc_cmd::{document_read, eval_documents, EvalDocumentsArgs};
 pub use eval_faces::{eval_faces, EvalFacesArgs};
 pub use face_cmd::{compare_files, detect_file};
@@ -51,6 +53,9 @@ pub enum Command {
     /// Liveness engine: passive anti-spoofing on a photo, selfie-video liveness.
     #[command(subcommand)]
     Liveness(LivenessCommand),
+    /// Run the API's checks on local files (the same pipeline and result as the server).
+    #[command(subcommand)]
+    Check(CheckCommand),
     /// Run the HTTP API server (until SIGINT/SIGTERM).
     Serve(ServeArgs),
     /// API keys: create (printed once), list, revoke.
@@ -252,6 +257,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Liveness(args)) => eval_liveness(&cli.models_dir, &args),
         Command::Serve(args) => serve_cmd::serve(&args, &cli.models_dir),
+        Command::Check(command) => check_cmd::check(&cli.models_dir, &command),
         Command::Keys { command, server } => serve_cmd::keys(&command, &server, &cli.models_dir),
         Command::Liveness(LivenessCommand::Photo { image }) => liveness_photo(&cli.models_dir, &image),
         Command::Liveness(LivenessCommand::Video { video, challenges }) => {

@@ -398,3 +398,45 @@ fn eval_documents_ends_with_one_json_object() {
     assert_eq!(v["mrz_exact_rate"], 1.0, "{v}");
     assert_eq!((v["false_valid"].as_u64(), v["false_found"].as_u64()), (Some(0), Some(0)));
 }
+
+#[test]
+fn check_runs_the_api_checks_on_local_files() {
+    // The same person: the face match is clear, through the same pipeline as the API.
+    let (a, b) = (lfw("Abdullah_Gul_0006"), lfw("Abdullah_Gul_0001"));
+    let (code, j, _) = verity(&["check", "identity", s(&a), s(&b)]);
+    assert_eq!(code, 0, "{j}");
+    let r = &j["result"];
+    assert_eq!(r["breakdown"]["faceAnalysis"]["facialSimilarity"], "clear", "{j}");
+    assert!(r["breakdown"]["faceAnalysis"]["breakdown"]["facialSimilarityScore"]
+        .as_i64()
+        .is_some_and(|s| s >= 50));
+    assert!(r["breakdown"]["authenticityAnalysis"]["livenessCheck"].is_string(), "{j}");
+    assert!(j["timings_ms"]["load"].as_f64().is_some() && j["timings_ms"]["check"].as_f64().is_some());
+    // A passport read and compared with declared data (the specimen expired in 2014).
+    let pass = shared().join("data/documents/images/passporteye/100_pass-hrv.jpg");
+    let (code, j, _) = verity(&[
+        "check",
+        "document",
+        s(&pass),
+        "--type",
+        "passport",
+        "--country",
+        "HR",
+        "--last-name",
+        "Specimen",
+        "--dob",
+        "1982-12-25",
+    ]);
+    assert_eq!(code, 0, "{j}");
+    let bd = &j["result"]["breakdown"];
+    assert_eq!(bd["extractedData"]["documentDetails"]["documentNumber"], "007007007", "{j}");
+    assert_eq!(bd["formatAnalysis"]["result"], "clear", "{j}");
+    assert_eq!(bd["clientDataValidation"]["breakdown"]["lastName"], "clear", "{j}");
+    assert_eq!(bd["contentAnalysis"]["breakdown"]["expirationDate"], "attention", "{j}");
+    assert_eq!(j["result"]["outcome"], "attention");
+    // Bad arguments and missing files are input errors with stable codes.
+    let (code, j, _) = verity(&["check", "document", s(&pass), "--coverage", "mrz,palmistry"]);
+    assert_eq!((code, j["error"]["code"].as_str()), (2, Some("bad_argument")), "{j}");
+    let (code, j, _) = verity(&["check", "identity", "/nonexistent.jpg", s(&b)]);
+    assert_eq!((code, j["error"]["code"].as_str()), (2, Some("file_unreadable")), "{j}");
+}

@@ -8,13 +8,12 @@
 //!    print their data on the front) — and the MRZ's values looked for in it.
 //! 4. When asked: forensic signals of every side.
 //!
-//! [`Examination::evidence`] hands the result to [`crate::checks::assess_evidence`].
+//! The check pipeline (`verity-checks`) turns an examination into a document check.
 
 use verity_imaging::Decoded;
 use verity_mrz::Date;
 
 use crate::barcode::{read_pdf417, BarcodeReading};
-use crate::checks::Evidence;
 use crate::forensic::{inspect, Forensics};
 use crate::viz::{compare, FieldMatch, VisualZone};
 use crate::{DocumentEngine, DocumentError, MrzReading};
@@ -71,20 +70,6 @@ impl Examination {
     pub fn mrz(&self) -> Option<(&'static str, &MrzReading)> {
         let b = &self.reads[self.best];
         b.reading.found.then_some((b.side, &b.reading))
-    }
-
-    /// The evidence for the document checks.
-    pub fn evidence(&self) -> Evidence<'_> {
-        let mrz = self.mrz();
-        Evidence {
-            mrz: mrz.map(|(_, r)| r),
-            mrz_side: mrz.map(|(s, _)| s),
-            barcode: self.barcode.as_ref().and_then(|(_, b)| b.aamva.as_ref()),
-            // Compared only with an MRZ to compare with.
-            visual_zone: self.visual_zone.as_ref().filter(|_| mrz.is_some()).map(|(_, f)| f.as_slice()),
-            forensics: &self.forensics,
-            has_back: self.has_back,
-        }
     }
 }
 

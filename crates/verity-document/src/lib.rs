@@ -12,7 +12,6 @@
 
 pub mod aamva;
 pub mod barcode;
-pub mod checks;
 pub mod ctc;
 pub mod examine;
 pub mod forensic;
@@ -24,7 +23,7 @@ pub mod viz;
 
 use std::path::PathBuf;
 
-use verity_models::{ModelDir, ModelError, ONNXRUNTIME, PPOCR_DET, PPOCR_KEYS, PPOCR_REC};
+use verity_models::{ModelDir, ModelError, PPOCR_DET, PPOCR_KEYS, PPOCR_REC};
 
 pub use read::{Correction, MrzReading};
 
@@ -49,24 +48,9 @@ pub struct DocumentEngine {
     pub runtime: ocr::Runtime,
 }
 
-/// Environment variable choosing the runtime: `ort` or `tract` (default: ONNX Runtime when its
-/// library is in the models directory, else tract).
-pub const RUNTIME_ENV: &str = "VERITY_RUNTIME";
-
 /// The runtime to use: `VERITY_RUNTIME`, else ONNX Runtime if fetched, else tract.
 pub fn choose_runtime(models: &ModelDir) -> Result<ocr::Runtime, DocumentError> {
-    match std::env::var(RUNTIME_ENV).ok().as_deref() {
-        Some("tract") => Ok(ocr::Runtime::Tract),
-        Some("ort") | Some("onnxruntime") => Ok(ocr::Runtime::Ort(models.require(&ONNXRUNTIME)?)),
-        Some(other) if !other.is_empty() => Err(DocumentError::ModelLoad {
-            path: models.path().to_path_buf(),
-            detail: format!("{RUNTIME_ENV}={other}: use `ort` or `tract`"),
-        }),
-        _ => Ok(match models.require(&ONNXRUNTIME) {
-            Ok(lib) => ocr::Runtime::Ort(lib),
-            Err(_) => ocr::Runtime::Tract,
-        }),
-    }
+    Ok(verity_runtime::Runtime::choose(models)?)
 }
 
 impl DocumentEngine {

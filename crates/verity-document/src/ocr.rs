@@ -1,20 +1,14 @@
-//! PP-OCRv5 mobile text detection (DB) and recognition (CTC), on ONNX Runtime when its library
-//! is in the models directory (`verity models fetch` puts it there), else on tract.
-//!
-//! ONNX Runtime takes any input shape. tract needs concrete input shapes to optimise, so one
-//! plan is compiled per input shape and cached; the usual shapes are compiled at load.
-//! `VERITY_RUNTIME=tract|ort` forces one. Measured on this 2-core machine over the real document
-//! set: a whole MRZ read 145 ms mean on ONNX Runtime vs ~300 ms on tract (detection 60 vs 105 ms).
+//! PP-OCRv5 mobile text detection (DB) and recognition (CTC), on the model runtime
+//! (`verity-runtime`: ONNX Runtime when its library is in the models directory, else tract; the
+//! usual input shapes are compiled at load for tract). Measured on this 2-core machine over the
+//! real document set: a whole MRZ read 145 ms mean on ONNX Runtime vs ~300 ms on tract
+//! (detection 60 vs 105 ms).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
-use tract_onnx::prelude::*;
+use tract_onnx::prelude::Framework;
 
 use crate::DocumentError;
-
-type Plan = Arc<TypedRunnableModel>;
 
 /// The recogniser's input height.
 pub const REC_HEIGHT: usize = 48;
@@ -28,223 +22,24 @@ pub const DET_SHAPES_FAST: [(usize, usize); 5] = [(512, 384), (384, 512), (512, 
 pub const DET_SHAPES: [(usize, usize); 6] =
     [(640, 448), (448, 640), (640, 640), (640, 384), (384, 640), (640, 320)];
 
-/// The inference runtime.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runtime {
-    Tract,
-    /// ONNX Runtime, loaded from this shared library.
-    Ort(PathBuf),
-}
+pub use verity_runtime::Runtime;
+use verity_runtime::{Initializer, Model, Settings, Source};
 
-impl Runtime {
-    /// `onnxruntime` or `tract` (as reported in outputs and `/readyz`).
-    pub fn name(&self) -> &'static str {
-        match self {
-            Runtime::Tract => "tract",
-            Runtime::Ort(_) => "onnxruntime",
-        }
-    }
-}
-
-/// A model on one runtime.
-enum Model {
-    Tract(Box<Planned>),
-    Ort(ort_backend::OrtModel),
-}
-
-impl Model {
-    fn load(runtime: &Runtime, path: &Path, sessions: usize, threads: usize) -> Result<Self, DocumentError> {
-        Self::load_with(runtime, path, sessions, threads, &[])
-    }
-
-    /// Loads `path` with some initializers replaced (name, shape, values).
-    fn load_with(
-        runtime: &Runtime,
-        path: &Path,
-        sessions: usize,
-        threads: usize,
-        replaced: &[Initializer],
-    ) -> Result<Self, DocumentError> {
-        Ok(match runtime {
-            Runtime::Tract => Model::Tract(Box::new(Planned::load(path, replaced)?)),
-            Runtime::Ort(lib) => {
-                Model::Ort(ort_backend::OrtModel::load(lib, path, sessions, threads, replaced)?)
+impl From<verity_runtime::RuntimeError> for DocumentError {
+    fn from(e: verity_runtime::RuntimeError) -> Self {
+        match e {
+            verity_runtime::RuntimeError::Load { what, detail } => {
+                DocumentError::ModelLoad { path: PathBuf::from(what), detail }
             }
-        })
-    }
-    fn precompile(&self, shape: [usize; 4]) -> Result<(), DocumentError> {
-        match self {
-            Model::Tract(p) => p.plan(shape).map(|_| ()),
-            Model::Ort(_) => Ok(()),
-        }
-    }
-    fn run(&self, input: Vec<f32>, shape: [usize; 4]) -> Result<(Vec<usize>, Vec<f32>), DocumentError> {
-        match self {
-            Model::Tract(p) => p.run(input, shape),
-            Model::Ort(m) => m.run(input, shape),
+            verity_runtime::RuntimeError::Inference(m) => DocumentError::Inference(m),
         }
     }
 }
 
-mod ort_backend {
-    use std::path::Path;
-    use std::sync::{Mutex, OnceLock};
-
-    use ort::environment::Environment;
-    use ort::session::Session;
-
-    use crate::DocumentError;
-
-    /// One ONNX Runtime environment per process, created on first use from `lib`.
-    fn environment(lib: &Path) -> Result<&'static Environment, String> {
-        static ENV: OnceLock<Result<Environment, String>> = OnceLock::new();
-        ENV.get_or_init(|| {
-            ort::init_from(lib)
-                .map_err(|e| format!("cannot load {}: {e}", lib.display()))?
-                .with_name("verity")
-                .build()
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-    }
-
-    /// Sessions of one model (one per concurrent caller, each with `threads` intra-op threads).
-    pub struct OrtModel {
-        sessions: Vec<Mutex<Session>>,
-    }
-
-    impl OrtModel {
-        pub fn load(
-            lib: &Path,
-            path: &Path,
-            sessions: usize,
-            threads: usize,
-            replaced: &[super::Initializer],
-        ) -> Result<Self, DocumentError> {
-            let err = |e: String| DocumentError::ModelLoad { path: path.to_path_buf(), detail: e };
-            let env = environment(lib).map_err(err)?;
-            let mut values = Vec::new();
-            for init in replaced {
-                let t = ort::value::Tensor::from_array((init.shape.clone(), init.values.clone()))
-                    .map_err(|e| err(e.to_string()))?;
-                values.push((init.name.clone(), std::sync::Arc::new(t.into_dyn())));
-            }
-            let mut out = Vec::new();
-            for _ in 0..sessions.max(1) {
-                let mut b = Session::builder(env).map_err(|e| err(e.to_string()))?;
-                for (name, v) in &values {
-                    b = b.with_initializer(name, v.clone()).map_err(|e| err(e.to_string()))?;
-                }
-                // Input shapes change from call to call: no memory pattern planned per shape
-                // (~10 % faster here).
-                b = b.with_memory_pattern(false).map_err(|e| err(e.to_string()))?;
-                let s = b
-                    .with_intra_threads(threads)
-                    .map_err(|e| err(e.to_string()))?
-                    .with_inter_threads(1)
-                    .map_err(|e| err(e.to_string()))?
-                    // Idle threads sleep instead of spinning: the detector's and the
-                    // recogniser sessions' pools share two cores (spinning cost ~15 % here).
-                    .with_intra_op_spinning(false)
-                    .map_err(|e| err(e.to_string()))?
-                    .commit_from_file(path)
-                    .map_err(|e| err(e.to_string()))?;
-                out.push(Mutex::new(s));
-            }
-            Ok(Self { sessions: out })
-        }
-
-        pub fn run(
-            &self,
-            input: Vec<f32>,
-            shape: [usize; 4],
-        ) -> Result<(Vec<usize>, Vec<f32>), DocumentError> {
-            let inference = |e: ort::Error| DocumentError::Inference(e.to_string());
-            // A free session, else wait for the first.
-            let mut guard = match self.sessions.iter().find_map(|m| m.try_lock().ok()) {
-                Some(g) => g,
-                None => self.sessions[0].lock().map_err(|_| super::poisoned())?,
-            };
-            let tensor = ort::value::Tensor::from_array((shape, input)).map_err(inference)?;
-            let outputs = guard.run(ort::inputs![tensor]).map_err(inference)?;
-            let (out_shape, data) = outputs[0].try_extract_tensor::<f32>().map_err(inference)?;
-            let dims = out_shape.iter().map(|&d| d.max(0) as usize).collect();
-            Ok((dims, data.to_vec()))
-        }
-    }
-}
-
-/// One model file and its plans per input shape.
-struct Planned {
-    path: PathBuf,
-    model: InferenceModel,
-    plans: Mutex<HashMap<[usize; 4], Plan>>,
-}
-
-impl Planned {
-    fn load(path: &Path, replaced: &[Initializer]) -> Result<Self, DocumentError> {
-        let fail = |detail: String| DocumentError::ModelLoad { path: path.to_path_buf(), detail };
-        let err = |e: TractError| fail(format!("{e:#}"));
-        let onnx = tract_onnx::onnx();
-        let model = if replaced.is_empty() {
-            onnx.model_for_path(path).map_err(err)?
-        } else {
-            let mut proto = onnx.proto_model_for_path(path).map_err(err)?;
-            let graph = proto.graph.as_mut().ok_or_else(|| fail("no graph".into()))?;
-            for init in replaced {
-                let t = graph
-                    .initializer
-                    .iter_mut()
-                    .find(|t| t.name == init.name)
-                    .ok_or_else(|| fail(format!("no initializer {}", init.name)))?;
-                t.dims = init.shape.iter().map(|&d| d as i64).collect();
-                t.float_data.clear();
-                t.raw_data = init.values.iter().flat_map(|v| v.to_le_bytes()).collect();
-            }
-            onnx.model_for_proto_model(&proto).map_err(err)?
-        };
-        Ok(Self { path: path.to_path_buf(), model, plans: Mutex::new(HashMap::new()) })
-    }
-
-    fn plan(&self, shape: [usize; 4]) -> Result<Plan, DocumentError> {
-        if let Some(p) = self.plans.lock().map_err(|_| poisoned())?.get(&shape) {
-            return Ok(p.clone());
-        }
-        let err =
-            |e: TractError| DocumentError::ModelLoad { path: self.path.clone(), detail: format!("{e:#}") };
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact(shape).into())
-            .map_err(err)?
-            .into_optimized()
-            .map_err(err)?
-            .into_runnable()
-            .map_err(err)?;
-        self.plans.lock().map_err(|_| poisoned())?.insert(shape, plan.clone());
-        Ok(plan)
-    }
-
-    fn run(&self, input: Vec<f32>, shape: [usize; 4]) -> Result<(Vec<usize>, Vec<f32>), DocumentError> {
-        let plan = self.plan(shape)?;
-        let tensor = Tensor::from_shape(&shape, &input)
-            .map_err(|e| DocumentError::Inference(format!("input tensor: {e:#}")))?;
-        let out =
-            plan.run(tvec!(tensor.into_tvalue())).map_err(|e| DocumentError::Inference(format!("{e:#}")))?;
-        let v = out.first().ok_or_else(|| DocumentError::Inference("no output".into()))?;
-        let view =
-            v.to_plain_array_view::<f32>().map_err(|e| DocumentError::Inference(format!("output: {e:#}")))?;
-        Ok((view.shape().to_vec(), view.iter().copied().collect()))
-    }
-}
-
-/// An initializer's replacement.
-#[derive(Debug, Clone)]
-struct Initializer {
-    name: String,
-    shape: Vec<usize>,
-    values: Vec<f32>,
+/// Runs a model on one input, its first output as (shape, values).
+fn run(model: &Model, input: Vec<f32>, shape: [usize; 4]) -> Result<(Vec<usize>, Vec<f32>), DocumentError> {
+    let out = model.run_first(input, &shape)?;
+    Ok((out.shape, out.data))
 }
 
 /// The recogniser's output layer (`MatMul` then `Add` before the final `Softmax`) cut to the
@@ -304,10 +99,6 @@ fn pruned_head(path: &Path, keep: &[usize]) -> Result<Vec<Initializer>, Document
     ])
 }
 
-fn poisoned() -> DocumentError {
-    DocumentError::Inference("a model cache lock was poisoned by a panic".into())
-}
-
 /// The text detector: a BGR image normalised as PaddleOCR does, a probability map out.
 pub struct Detector(Model);
 
@@ -321,11 +112,11 @@ pub struct ProbMap {
 
 impl Detector {
     pub fn load(runtime: &Runtime, path: &Path, precompile: bool) -> Result<Self, DocumentError> {
-        // One session using both cores.
-        let d = Self(Model::load(runtime, path, 1, 2)?);
+        // A session per concurrent caller, the cores shared among them.
+        let d = Self(Model::load(runtime, Source::File(path), Settings::per_caller().variable())?);
         if precompile {
             for (w, h) in DET_SHAPES.into_iter().chain(DET_SHAPES_FAST) {
-                d.0.precompile([1, 3, h, w])?;
+                d.0.precompile(&[1, 3, h, w])?;
             }
         }
         Ok(d)
@@ -349,7 +140,7 @@ impl Detector {
                 input[c * plane + y * width + x] = (bgr[c] as f32 / 255.0 - MEAN[c]) / STD[c];
             }
         }
-        let (shape, data) = self.0.run(input, [1, 3, height, width])?;
+        let (shape, data) = run(&self.0, input, [1, 3, height, width])?;
         if shape.len() != 4 || shape[2] != height || shape[3] != width {
             return Err(DocumentError::Inference(format!("detector output shape {shape:?}")));
         }
@@ -406,11 +197,12 @@ impl Recognizer {
         } else {
             (pruned_head(path, &keep)?, keep.iter().map(|&k| keys[k].clone()).collect())
         };
-        // Lines are recognised in parallel, each on one thread: three sessions, so the three
-        // lines of a TD1 band run at once on two cores rather than in two rounds.
-        let r = Self { planned: Model::load_with(runtime, path, 3, 1, &replaced)?, keys };
+        // Lines are recognised in parallel, each on one thread: three sessions (or one per
+        // caller if more), so the three lines of a TD1 band run at once rather than in rounds.
+        let settings = Settings::fan_out(3).variable();
+        let r = Self { planned: Model::load_with(runtime, Source::File(path), settings, &replaced)?, keys };
         for w in precompile {
-            r.planned.precompile([1, 3, REC_HEIGHT, *w])?;
+            r.planned.precompile(&[1, 3, REC_HEIGHT, *w])?;
         }
         Ok(r)
     }
@@ -438,7 +230,7 @@ impl Recognizer {
                 input[c * plane + y * w + x] = bgr[c] as f32 / 127.5 - 1.0;
             }
         }
-        let (shape, probs) = self.planned.run(input, [1, 3, REC_HEIGHT, w])?;
+        let (shape, probs) = run(&self.planned, input, [1, 3, REC_HEIGHT, w])?;
         if shape.len() != 3 || shape[2] != self.keys.len() {
             return Err(DocumentError::Inference(format!(
                 "recogniser output shape {shape:?} for {} classes",

@@ -1,7 +1,10 @@
 //! Speed of the face engine on two images: engine time of a full comparison (decode, detect,
 //! align, embed both, compare), p50/p95 over N runs after a warm-up, per stage, and peak RSS.
 //!
-//!   cargo run --release -p verity-face --example face_speed -- A.jpg B.jpg [RUNS] [THREADS]
+//!   cargo run --release -p verity-face --example face_speed -- A.jpg B.jpg [RUNS] [CALLERS]
+//!
+//! The runtime is ONNX Runtime when the models directory has it, else tract
+//! (`VERITY_RUNTIME=tract` forces it).
 
 use std::time::Instant;
 
@@ -31,7 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let runs: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(20);
     let threads: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
-    verity_face::set_inference_threads(threads);
+    // THREADS concurrent callers share the cores (1: one caller on every core).
+    verity_runtime::set_callers(threads);
     let t = Instant::now();
     let engine = FaceEngine::load(&ModelDir::from_env_or_default())?;
     let load_ms = t.elapsed().as_secs_f64() * 1000.0;

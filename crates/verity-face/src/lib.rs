@@ -23,22 +23,11 @@ pub use detect::{decode as decode_detector_output, detect, nms, DetectConfig, De
 pub use draw::draw_faces;
 pub use embed::{align, embed_aligned, Embedding, ScoreScale, DEFAULT_SCALE, TEMPLATE};
 pub use geometry::{resize_rgb, warp_similarity, BBox, Point, Similarity};
-pub use model::{DetectorModel, EmbedderModel, TractSFace, TractYuNet};
+pub use model::{DetectorModel, EmbedderModel, SFace, YuNet};
 pub use quality::{assess, laplacian_variance, pose, Quality, QualityConfig, QualityIssue};
 pub use select::{choose, ImageKind, SelectionRule};
 
 use verity_models::{ModelDir, ModelError, SFACE, YUNET};
-
-/// Sets how many threads tract's matrix products may use, process-wide (1 = single-threaded).
-/// Helps latency of one comparison; with many concurrent requests it does not add throughput.
-pub fn set_inference_threads(n: usize) {
-    use tract_linalg::multithread::{set_default_executor, Executor};
-    if n <= 1 {
-        set_default_executor(Executor::SingleThread);
-    } else {
-        set_default_executor(Executor::multithread(n));
-    }
-}
 
 /// Errors of the face engine.
 #[derive(Debug, thiserror::Error)]
@@ -136,11 +125,18 @@ pub struct FaceEngine {
 impl FaceEngine {
     /// Loads YuNet and SFace from the models directory, refusing missing or corrupt files.
     pub fn load(models: &ModelDir) -> Result<Self, FaceError> {
+        let runtime = verity_runtime::Runtime::choose(models)
+            .map_err(|e| FaceError::ModelLoad { path: models.path().to_path_buf(), detail: e.to_string() })?;
+        Self::load_on(models, &runtime)
+    }
+
+    /// As [`FaceEngine::load`], on the given runtime.
+    pub fn load_on(models: &ModelDir, runtime: &verity_runtime::Runtime) -> Result<Self, FaceError> {
         let yunet = models.require(&YUNET)?;
         let sface = models.require(&SFACE)?;
         Ok(Self::with_models(
-            Box::new(TractYuNet::load(&yunet)?),
-            Box::new(TractSFace::load(&sface)?),
+            Box::new(YuNet::load(runtime, &yunet)?),
+            Box::new(SFace::load(runtime, &sface)?),
             EngineConfig::default(),
         ))
     }

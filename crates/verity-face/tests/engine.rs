@@ -229,3 +229,48 @@ fn back_of_id_card_has_no_face() {
         engine().analyze(&document("passporteye/53_id-d.jpg"), ImageKind::Document).expect_err("no portrait");
     assert_eq!(err.code(), "no_face_detected");
 }
+
+/// ONNX Runtime (the default) and tract (the fallback) make the same decisions on the shared
+/// pairs: the same faces found, the same match or no-match, similarities within 0.01.
+#[test]
+fn both_runtimes_make_the_same_decisions() {
+    let dir = std::env::var_os("VERITY_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("models"));
+    let models = ModelDir::new(dir);
+    let lib = models
+        .require(&verity_models::ONNXRUNTIME)
+        .expect("the ONNX Runtime library (scripts/test fetches it)");
+    let ort = FaceEngine::load_on(&models, &verity_runtime::Runtime::Ort(lib)).expect("ort engine");
+    let tract = FaceEngine::load_on(&models, &verity_runtime::Runtime::Tract).expect("tract engine");
+    let pairs = std::fs::read_to_string(shared().join("data/faces/pairs.csv")).expect("pairs");
+    let mut cache = std::collections::HashMap::new();
+    let mut embed = |engine: &FaceEngine, name: &str, tag: &str| {
+        cache
+            .entry((name.to_string(), tag.to_string()))
+            .or_insert_with(|| {
+                let bytes = std::fs::read(shared().join("data").join(name)).expect("image");
+                let img = decode(&bytes, &Limits::default()).expect("decodes").image;
+                engine.analyze(&img, ImageKind::Selfie).ok().map(|a| (a.embedding, a.faces.len()))
+            })
+            .clone()
+    };
+    let (mut compared, mut max_diff) = (0, 0f32);
+    for line in pairs.lines().skip(1).step_by(8) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (a_o, b_o) = (embed(&ort, f[0], "ort"), embed(&ort, f[1], "ort"));
+        let (a_t, b_t) = (embed(&tract, f[0], "tract"), embed(&tract, f[1], "tract"));
+        assert_eq!(a_o.as_ref().map(|x| x.1), a_t.as_ref().map(|x| x.1), "faces found in {}", f[0]);
+        assert_eq!(b_o.as_ref().map(|x| x.1), b_t.as_ref().map(|x| x.1), "faces found in {}", f[1]);
+        let (Some((ao, _)), Some((bo, _)), Some((at, _)), Some((bt, _))) = (a_o, b_o, a_t, b_t) else {
+            continue;
+        };
+        let (mo, mt) = (ort.compare(&ao, &bo), tract.compare(&at, &bt));
+        assert_eq!(mo.is_match, mt.is_match, "{line}: ort {mo:?} tract {mt:?}");
+        max_diff = max_diff.max((mo.similarity - mt.similarity).abs());
+        compared += 1;
+    }
+    assert!(compared >= 40, "{compared} pairs compared");
+    assert!(max_diff < 0.01, "similarities differ by up to {max_diff}");
+    eprintln!("{compared} pairs: same decisions on both runtimes, similarities within {max_diff:.5}");
+}

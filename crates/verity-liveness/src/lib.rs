@@ -108,7 +108,13 @@ impl LivenessEngine {
     pub fn load(models: &ModelDir, face: Arc<FaceEngine>) -> Result<Self, LivenessError> {
         let v2 = models.require(&MINIFASNET_V2)?;
         let v1se = models.require(&MINIFASNET_V1SE)?;
-        Ok(Self { face, passive: PassiveModel::load(&v2, &v1se)?, config: LivenessConfig::default() })
+        let runtime = verity_runtime::Runtime::choose(models)
+            .map_err(|e| passive::PassiveError::Inference(e.to_string()))?;
+        Ok(Self {
+            face,
+            passive: PassiveModel::load(&runtime, &v2, &v1se)?,
+            config: LivenessConfig::default(),
+        })
     }
 
     /// Liveness of a photo given as uploaded bytes.

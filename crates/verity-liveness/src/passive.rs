@@ -3,11 +3,10 @@
 //! the two "real" probabilities (as upstream `test.py` sums the softmax vectors).
 
 use std::path::Path;
-use std::sync::Arc;
 
 use image::RgbImage;
 use serde::Serialize;
-use tract_onnx::prelude::*;
+use verity_runtime::{Model, Runtime, Settings, Source};
 
 use crate::crop::{patch, window, Window};
 
@@ -26,12 +25,10 @@ pub enum PassiveError {
     Inference(String),
 }
 
-type Plan = Arc<TypedRunnableModel>;
-
-/// Both networks, optimised once.
+/// Both networks, loaded once on the model runtime.
 pub struct PassiveModel {
-    v2: Plan,
-    v1se: Plan,
+    v2: Model,
+    v1se: Model,
 }
 
 /// The outcome on one face.
@@ -46,28 +43,22 @@ pub struct PassiveScore {
     pub v1se_window: Window,
 }
 
-fn build(path: &Path) -> Result<Plan, PassiveError> {
+const SHAPE: [usize; 4] = [1, 3, 80, 80];
+
+fn build(runtime: &Runtime, path: &Path) -> Result<Model, PassiveError> {
     let bytes = std::fs::read(path)
         .map_err(|source| PassiveError::Io { path: path.display().to_string(), source })?;
     let onnx =
         verity_models::minifasnet::minifasnet_onnx(&verity_models::torch_legacy::load_state_dict(&bytes)?)?;
-    let inf = |e: TractError| PassiveError::Inference(format!("{e:#}"));
-    tract_onnx::onnx()
-        .model_for_read(&mut &onnx[..])
-        .map_err(inf)?
-        .with_input_fact(0, f32::fact([1, 3, 80, 80]).into())
-        .map_err(inf)?
-        .into_optimized()
-        .map_err(inf)?
-        .into_runnable()
-        .map_err(inf)
+    let name = path.display().to_string();
+    let model = Model::load(runtime, Source::Bytes { name: &name, bytes: &onnx }, Settings::per_caller())
+        .map_err(|e| PassiveError::Inference(e.to_string()))?;
+    model.precompile(&SHAPE).map_err(|e| PassiveError::Inference(e.to_string()))?;
+    Ok(model)
 }
 
-fn real_probability(plan: &Plan, input: &[f32]) -> Result<f32, PassiveError> {
-    let inf = |e: TractError| PassiveError::Inference(format!("{e:#}"));
-    let t = Tensor::from_shape(&[1, 3, 80, 80], input).map_err(inf)?;
-    let out = plan.run(tvec!(t.into_tvalue())).map_err(inf)?;
-    let l: Vec<f32> = out[0].to_plain_array_view::<f32>().map_err(inf)?.iter().copied().collect();
+fn real_probability(model: &Model, input: &[f32]) -> Result<f32, PassiveError> {
+    let l = model.run_first(input.to_vec(), &SHAPE).map_err(|e| PassiveError::Inference(e.to_string()))?.data;
     if l.len() != 3 {
         return Err(PassiveError::Inference(format!("{} logits, expected 3", l.len())));
     }
@@ -78,8 +69,8 @@ fn real_probability(plan: &Plan, input: &[f32]) -> Result<f32, PassiveError> {
 
 impl PassiveModel {
     /// Builds both networks from the upstream `.pth` state dicts.
-    pub fn load(v2_pth: &Path, v1se_pth: &Path) -> Result<Self, PassiveError> {
-        Ok(Self { v2: build(v2_pth)?, v1se: build(v1se_pth)? })
+    pub fn load(runtime: &Runtime, v2_pth: &Path, v1se_pth: &Path) -> Result<Self, PassiveError> {
+        Ok(Self { v2: build(runtime, v2_pth)?, v1se: build(runtime, v1se_pth)? })
     }
 
     /// Scores the face in `bbox` (`[x, y, w, h]`, integers) of an upright RGB image.

@@ -18,7 +18,10 @@ fn shared() -> PathBuf {
 #[test]
 fn live_crops_score_above_screen_replays() {
     let up = shared().join("models/upstream");
+    let runtime =
+        verity_runtime::Runtime::choose(&verity_models::ModelDir::from_env_or_default()).expect("runtime");
     let model = PassiveModel::load(
+        &runtime,
         &up.join("2.7_80x80_MiniFASNetV2.pth"),
         &up.join("4_0_0_80x80_MiniFASNetV1SE.pth"),
     )

@@ -5,14 +5,15 @@
 //! attempt the endpoint is disabled. Every attempt is logged.
 
 use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use verity_store::time::{format_ms, now_ms};
-use verity_store::{Delivery, Event, ListQuery, NewJob};
+use verity_store::{Delivery, Event, ListQuery};
 
 use crate::error::ApiResult;
 use crate::ids::new_id;
-use crate::jobs::Outcome;
+use crate::jobs::{self, Attempt, JobError, JobKind};
 use crate::AppState;
 
 /// Every event type Verity emits (ComplyCube's names).
@@ -41,7 +42,22 @@ pub const EVENT_TYPES: &[&str] = &[
 /// Subscribes a webhook to every event type, present and future (as ComplyCube documents).
 pub const ALL_EVENTS: &str = "*";
 
-pub const DELIVER_JOB: &str = "deliver_webhook";
+/// The delivery of one event to one webhook.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliverWebhook {
+    pub tenant_id: String,
+    pub webhook_id: String,
+    pub event_id: String,
+}
+
+impl JobKind for DeliverWebhook {
+    const NAME: &'static str = "deliver_webhook";
+
+    async fn run(self, s: &AppState, attempt: Attempt) -> Result<(), JobError> {
+        deliver(s, &self, attempt).await
+    }
+}
 
 /// The exact bytes sent for an event.
 pub fn event_body(e: &Event) -> Vec<u8> {
@@ -93,15 +109,12 @@ pub async fn emit(
                 .as_array()
                 .is_some_and(|a| a.iter().any(|v| v == event_type || v == ALL_EVENTS));
             if enabled && wants {
-                s.store
-                    .enqueue(&NewJob {
-                        id: new_id(),
-                        kind: DELIVER_JOB.into(),
-                        payload: json!({"tenantId": tenant, "webhookId": h.id, "eventId": e.id}),
-                        max_attempts: s.config.webhooks.max_attempts,
-                        run_at: now_ms(),
-                    })
-                    .await?;
+                let job = DeliverWebhook {
+                    tenant_id: tenant.to_string(),
+                    webhook_id: h.id.clone(),
+                    event_id: e.id.clone(),
+                };
+                jobs::enqueue(s, &job, s.config.webhooks.max_attempts).await?;
                 queued = true;
             }
         }
@@ -116,25 +129,21 @@ pub async fn emit(
     Ok(())
 }
 
-/// The delivery job.
-pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: i64) -> Outcome {
-    let (Some(tenant), Some(hook_id), Some(event_id)) =
-        (payload["tenantId"].as_str(), payload["webhookId"].as_str(), payload["eventId"].as_str())
-    else {
-        return Outcome::GiveUp("malformed delivery job".into());
-    };
-    let hook = match s.store.get(tenant, "webhook", hook_id).await {
+/// One delivery attempt; the last failed one disables the webhook.
+async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result<(), JobError> {
+    let tenant = job.tenant_id.as_str();
+    let hook = match s.store.get(tenant, "webhook", &job.webhook_id).await {
         Ok(Some(h)) => h,
-        Ok(None) => return Outcome::Done, // deleted since
-        Err(e) => return Outcome::Retry { after_ms: 1000, error: e.to_string() },
+        Ok(None) => return Ok(()), // deleted since
+        Err(e) => return Err(JobError::transient(1000, e)),
     };
     if !hook.body["enabled"].as_bool().unwrap_or(false) {
-        return Outcome::Done;
+        return Ok(());
     }
-    let event = match s.store.event(event_id).await {
+    let event = match s.store.event(&job.event_id).await {
         Ok(Some(e)) => e,
-        Ok(None) => return Outcome::GiveUp("event not found".into()),
-        Err(e) => return Outcome::Retry { after_ms: 1000, error: e.to_string() },
+        Ok(None) => return Err(JobError::Permanent("event not found".into())),
+        Err(e) => return Err(JobError::transient(1000, e)),
     };
     let url = hook.body["url"].as_str().unwrap_or_default().to_string();
     let secret = hook.body["_secret"].as_str().unwrap_or_default().to_string();
@@ -180,17 +189,18 @@ pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: 
                 id: new_id(),
                 webhook_id: hook.id.clone(),
                 event_id: event.id.clone(),
-                attempt,
+                attempt: attempt.number,
                 status_code: status,
                 error: error.clone(),
                 created_at: now_ms(),
             },
         )
         .await;
+    let n = attempt.number;
     match error {
-        None => Outcome::Done,
-        Some(err) if attempt >= max_attempts => {
-            let reason = format!("{attempt} failed delivery attempts; last: {err}");
+        None => Ok(()),
+        Some(err) if attempt.is_last() => {
+            let reason = format!("{n} failed delivery attempts; last: {err}");
             let disabled = crate::resources::modify(s, tenant, "webhook", "webhook", &hook.id, |h| {
                 h.body["enabled"] = json!(false);
                 h.body["disabledReason"] = json!(reason);
@@ -198,13 +208,13 @@ pub async fn deliver(s: &AppState, payload: &Value, attempt: i64, max_attempts: 
             })
             .await;
             if disabled.is_ok() {
-                tracing::warn!(webhook = %hook.id, "webhook disabled after {attempt} failed attempts");
+                tracing::warn!(webhook = %hook.id, "webhook disabled after {n} failed attempts");
             }
-            Outcome::GiveUp(err)
+            Err(JobError::Permanent(err))
         }
         Some(err) => {
-            let after = s.config.webhooks.backoff_base_ms.saturating_mul(1i64 << (attempt - 1).clamp(0, 20));
-            Outcome::Retry { after_ms: after, error: err }
+            let after = s.config.webhooks.backoff_base_ms.saturating_mul(1i64 << (n - 1).clamp(0, 20));
+            Err(JobError::Transient { after_ms: after, error: err })
         }
     }
 }

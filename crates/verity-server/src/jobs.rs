@@ -1,15 +1,18 @@
-//! The worker: claims due jobs from the database (several tasks and several processes may run
-//! at once), keeps a lease alive with heartbeats while a job runs, and records the outcome.
-//! A worker that dies mid-job stops heart-beating; after the lease expires another takes it.
+//! Typed jobs: each kind has a name, a typed payload and a `run` whose error says whether
+//! trying again can help. The queue itself (claiming, leases, heart-beats) is in
+//! [`crate::worker`], which lists the kinds.
 
-use std::time::Duration;
+use std::future::Future;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use verity_store::time::now_ms;
-use verity_store::Job;
+use verity_store::{Job, NewJob, StoreError};
 
+use crate::ids::new_id;
 use crate::AppState;
 
-/// What a job handler concluded.
+/// What a job run concluded (for the queue and the metrics).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Done,
@@ -22,95 +25,68 @@ pub enum Outcome {
     GiveUp(String),
 }
 
-async fn handle(s: &AppState, job: &Job) -> Outcome {
-    match job.kind.as_str() {
-        crate::checks::RUN_CHECK_JOB => {
-            crate::checks::run(s, &job.payload, job.attempts, job.max_attempts).await
-        }
-        crate::events::DELIVER_JOB => {
-            crate::events::deliver(s, &job.payload, job.attempts, job.max_attempts).await
-        }
-        other => Outcome::GiveUp(format!("unknown job kind {other:?}")),
+/// Why a job did not finish.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobError {
+    /// Another attempt may succeed (storage unavailable, a remote endpoint failing): retried
+    /// after `after_ms` while attempts remain.
+    Transient { after_ms: i64, error: String },
+    /// Another attempt would fail the same way (a malformed payload, an engine that panicked on
+    /// this input): not retried.
+    Permanent(String),
+}
+
+impl JobError {
+    pub fn transient(after_ms: i64, error: impl std::fmt::Display) -> Self {
+        JobError::Transient { after_ms, error: error.to_string() }
     }
 }
 
-/// Runs one claimed job to its outcome, heart-beating meanwhile.
-pub async fn process(s: &AppState, job: Job) {
-    let lease_ms = (s.config.workers.lease_secs * 1000) as i64;
-    let (stop_tx, mut stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let hb_state = s.clone();
-    let (id, attempts) = (job.id.clone(), job.attempts);
-    let heartbeat = tokio::spawn(async move {
-        let every = Duration::from_millis((lease_ms / 3).max(100) as u64);
-        loop {
-            tokio::select! {
-                _ = &mut stop_rx => break,
-                _ = tokio::time::sleep(every) => {
-                    if let Ok(false) = hb_state.store.heartbeat(&id, attempts, now_ms() + lease_ms).await {
-                        tracing::warn!(job = %id, "lost the lease of a running job");
-                        break;
-                    }
-                }
-            }
-        }
-    });
-    let started = std::time::Instant::now();
-    let outcome = handle(s, &job).await;
-    let _ = stop_tx.send(());
-    let _ = heartbeat.await;
-    let ms = started.elapsed().as_millis();
-    let r = match &outcome {
-        Outcome::Done => s.store.finish(&job.id, job.attempts, now_ms()).await,
-        Outcome::Retry { after_ms, error } if job.attempts < job.max_attempts => {
-            tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job will be retried");
-            s.store.retry_later(&job.id, job.attempts, now_ms() + after_ms, error).await
-        }
-        Outcome::Retry { error, .. } | Outcome::GiveUp(error) => {
-            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %error, "job gave up");
-            s.store.give_up(&job.id, job.attempts, error, now_ms()).await
-        }
+/// Which attempt this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempt {
+    /// 1 for the first.
+    pub number: i64,
+    pub max: i64,
+}
+
+impl Attempt {
+    /// No retry follows a transient failure of this attempt.
+    pub fn is_last(&self) -> bool {
+        self.number >= self.max
+    }
+}
+
+/// A kind of job: its payload is the type itself.
+pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The name stored with the job.
+    const NAME: &'static str;
+
+    /// Runs the job. On its last attempt a job cleans up after itself before it fails (marks
+    /// its check failed, disables its webhook): the queue only records the outcome.
+    fn run(self, s: &AppState, attempt: Attempt) -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// Queues a job to run now, up to `max_attempts` times.
+pub async fn enqueue<J: JobKind>(s: &AppState, job: &J, max_attempts: i64) -> Result<(), StoreError> {
+    let payload = serde_json::to_value(job).map_err(|e| StoreError::Malformed(e.to_string()))?;
+    s.store
+        .enqueue(&NewJob { id: new_id(), kind: J::NAME.into(), payload, max_attempts, run_at: now_ms() })
+        .await
+}
+
+/// Decodes a claimed job's payload and runs it; the error's kind decides retry or give up.
+pub(crate) async fn run_typed<J: JobKind>(s: &AppState, job: &Job) -> Outcome {
+    let typed: J = match serde_json::from_value(job.payload.clone()) {
+        Ok(t) => t,
+        Err(e) => return Outcome::GiveUp(format!("malformed {} job: {e}", J::NAME)),
     };
-    if let Err(e) = r {
-        tracing::error!(job = %job.id, error = %e, "cannot record a job outcome");
-    }
-    s.metrics.job_done(&job.kind, &outcome, ms as u64);
-}
-
-/// Claims and runs jobs until none is due; returns how many ran (tests call this directly).
-pub async fn run_pending(s: &AppState) -> usize {
-    let lease_ms = (s.config.workers.lease_secs * 1000) as i64;
-    let mut n = 0;
-    while let Ok(Some(job)) = s.store.claim(now_ms(), lease_ms).await {
-        process(s, job).await;
-        n += 1;
-    }
-    n
-}
-
-/// A worker task: runs until `shutdown` turns true, finishing the job in hand first.
-pub async fn worker(s: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let lease_ms = (s.config.workers.lease_secs * 1000) as i64;
-    let poll = Duration::from_millis(s.config.workers.poll_ms.max(10));
-    loop {
-        if *shutdown.borrow() {
-            break;
+    let attempt = Attempt { number: job.attempts, max: job.max_attempts };
+    match typed.run(s, attempt).await {
+        Ok(()) => Outcome::Done,
+        Err(JobError::Transient { after_ms, error }) if !attempt.is_last() => {
+            Outcome::Retry { after_ms, error }
         }
-        match s.store.claim(now_ms(), lease_ms).await {
-            Ok(Some(job)) => process(&s, job).await,
-            Ok(None) => {
-                tokio::select! {
-                    _ = s.wake.notified() => {}
-                    _ = tokio::time::sleep(poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot claim jobs");
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
+        Err(JobError::Transient { error, .. } | JobError::Permanent(error)) => Outcome::GiveUp(error),
     }
 }

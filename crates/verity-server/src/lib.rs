@@ -1,15 +1,14 @@
 //! Verity's HTTP server: the ComplyCube-compatible resource API, its storage, the durable job
 //! queue that runs checks and delivers webhooks, and the operational endpoints.
 //!
-//! Layout: `routes/*` parse requests and call the storage trait and services (`checks`,
-//! `events`); `jobs` is the worker; `files` wraps object storage with encryption; `error` maps
+//! Layout: `routes/*` parse requests and call the storage trait and services (`events`);
+//! `run_check` runs a check in the pipeline (`verity-checks`); `jobs` are typed, `worker` runs them; `files` wraps object storage with encryption; `error` maps
 //! every failure to HTTP in one place. [`launch`] takes a bound listener and a shutdown future,
 //! so tests bind `127.0.0.1:0`.
 
 #![recursion_limit = "256"]
 
 pub mod auth;
-pub mod checks;
 pub mod config;
 pub mod error;
 pub mod events;
@@ -21,8 +20,10 @@ pub mod openapi;
 pub mod outbound;
 mod resources;
 mod routes;
+pub mod run_check;
 pub mod serve;
 mod uploads;
+pub mod worker;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,9 +40,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use verity_store::Storage;
 
-pub use checks::Engines;
 pub use config::Config;
 use error::ApiError;
+pub use verity_checks::Engines;
 
 /// What every handler and worker shares.
 #[derive(Clone)]
@@ -124,7 +125,8 @@ impl AppState {
         files.probe().await?;
         tracing::info!(backend = %config.storage.backend, store = ?files, "file store ready");
         let models = config.models_dir.clone();
-        let engines = tokio::task::spawn_blocking(move || Engines::load(&models))
+        let callers = config.workers.count.max(1);
+        let engines = tokio::task::spawn_blocking(move || Engines::load(&models, callers))
             .await
             .unwrap_or_else(|e| Engines::none(&format!("engine loading panicked: {e}")));
         if let Err(e) = &engines.face {
@@ -157,14 +159,14 @@ async fn readyz(State(s): State<AppState>) -> Response {
     };
     let mut document = engine(s.engines.document.as_ref().map(|_| ()));
     if let Ok(e) = s.engines.document.as_ref() {
-        document["runtime"] = json!(e.runtime.name());
+        document["runtime"] = json!(e.runtime());
     }
     let body = json!({
         "status": if db.is_ok() { "ready" } else { "not_ready" },
         "database": {"backend": s.store.backend(), "status": if db.is_ok() { "ok" } else { "unavailable" }},
         "engines": {
             "face": engine(s.engines.face.as_ref().map(|_| ())),
-            "liveness": engine(s.engines.liveness.as_ref().map(|_| ())),
+            "liveness": engine(s.engines.liveness.as_ref().copied()),
             "document": document,
         },
     });
@@ -385,11 +387,11 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "downloadDocumentSide" => on(filter, documents::download_side),
         "deleteDocumentSide" => on(filter, documents::delete_side),
         "redactDocument" => on(filter, documents::redact_document),
-        "createCheck" => on(filter, checks::create),
-        "listChecks" => on(filter, checks::list),
-        "getCheck" => on(filter, checks::get),
-        "updateCheck" => on(filter, checks::update),
-        "validateCheck" => on(filter, checks::validate),
+        "createCheck" => on(filter, routes::checks::create),
+        "listChecks" => on(filter, routes::checks::list),
+        "getCheck" => on(filter, routes::checks::get),
+        "updateCheck" => on(filter, routes::checks::update),
+        "validateCheck" => on(filter, routes::checks::validate),
         "createWebhook" => on(filter, webhooks::create),
         "listWebhooks" => on(filter, webhooks::list),
         "getWebhook" => on(filter, webhooks::get),
@@ -444,7 +446,7 @@ pub async fn launch(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut workers = Vec::new();
     for _ in 0..state.config.workers.count {
-        workers.push(tokio::spawn(jobs::worker(state.clone(), stop_rx.clone())));
+        workers.push(tokio::spawn(worker::worker(state.clone(), stop_rx.clone())));
     }
     let limits = state.config.limits.clone();
     let router = app(state);

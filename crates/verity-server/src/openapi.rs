@@ -484,7 +484,7 @@ fn check_result() -> Value {
 fn schemas(cfg: &Config) -> Value {
     let max = cfg.limits.image_max_bytes;
     let min = cfg.limits.image_min_bytes;
-    let check_types: Vec<&str> = crate::checks::SUPPORTED.to_vec();
+    let check_types: Vec<&str> = crate::routes::checks::supported();
     let client_input = client_input();
     let address_input = address_input();
     let mut address_update = optional(address_input.clone());
@@ -524,8 +524,8 @@ fn schemas(cfg: &Config) -> Value {
                 json!({"type": "object", "properties": {
                     "challenges": {"type": "array", "items": json!({"type": "string", "enum": verity_liveness::Challenge::ALL.iter().map(|c| c.name()).collect::<Vec<_>>()}),
                                    "description": "enhanced_identity_check: the ordered head movements the video must show"},
-                    "analysisCoverage": {"type": "array", "items": enumeration(verity_document::checks::KNOWN_COVERAGE),
-                                         "description": format!("document_check: the analyses to run (default {})", verity_document::checks::DEFAULT_COVERAGE.join(", "))},
+                    "analysisCoverage": {"type": "array", "items": enumeration(verity_checks::document::KNOWN_COVERAGE),
+                                         "description": format!("document_check: the analyses to run (default {})", verity_checks::document::DEFAULT_COVERAGE.join(", "))},
                     "minimumPermittedAge": {"type": "integer", "minimum": 0, "maximum": 130, "description": "document_check: default 18"},
                     "clientDataValidation": {"type": "boolean", "description": "document_check: compare names, date of birth and nationality with the client (default true)"},
                 }}),
@@ -599,7 +599,7 @@ fn schemas(cfg: &Config) -> Value {
     check["properties"]["entityName"] = s("string");
     check["properties"]["result"] = check_result();
     check["properties"]["validation"] = json!({"type": "object", "properties": {
-        "outcome": enumeration(crate::checks::VALIDATION_OUTCOMES), "validatedAt": {"type": "string", "format": "date-time"}}});
+        "outcome": enumeration(crate::routes::checks::VALIDATION_OUTCOMES), "validatedAt": {"type": "string", "format": "date-time"}}});
     json!({
         "Error": {
             "type": "object",
@@ -635,7 +635,7 @@ fn schemas(cfg: &Config) -> Value {
                                 ("data", desc("string", "base64")), ("fileName", s("string"))], &["data"]),
         "CheckInput": check_input,
         "CheckUpdate": object(vec![("enableMonitoring", s("boolean"))], &[]),
-        "CheckValidation": object(vec![("outcome", enumeration(crate::checks::VALIDATION_OUTCOMES))], &["outcome"]),
+        "CheckValidation": object(vec![("outcome", enumeration(crate::routes::checks::VALIDATION_OUTCOMES))], &["outcome"]),
         "Check": check,
         "WebhookInput": webhook_input.clone(),
         "WebhookUpdate": optional(webhook_input),

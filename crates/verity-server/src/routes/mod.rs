@@ -1,4 +1,5 @@
 pub mod addresses;
+pub mod checks;
 pub mod clients;
 pub mod documents;
 pub mod intake;

@@ -25,7 +25,7 @@ fn engines() -> Arc<Engines> {
         let dir = std::env::var_os("VERITY_MODELS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| workspace().join("models"));
-        let e = Engines::load(&dir);
+        let e = Engines::load(&dir, 2);
         if let Err(err) = &e.face {
             panic!("{err} (scripts/test fetches the models)");
         }
@@ -108,7 +108,7 @@ impl TestApp {
     }
 
     fn run_jobs(&self) -> usize {
-        self.rt.block_on(verity_server::jobs::run_pending(&self.state))
+        self.rt.block_on(verity_server::worker::run_pending(&self.state))
     }
 
     fn call(&self, method: &str, path: &str, key: Option<&str>, body: Option<&Value>) -> Resp {
@@ -723,6 +723,7 @@ fn identity_and_face_authentication_checks_run_on_the_queue() {
     assert_eq!(bd["authenticityAnalysis"]["livenessCheck"], "clear");
     assert!(bd["authenticityAnalysis"]["breakdown"]["livenessCheckScore"].as_i64().unwrap_or(0) >= 50);
     assert_eq!(bd["integrityAnalysis"]["faceDetection"], "clear");
+    insta::assert_json_snapshot!("result_identity_clear", result_shape(r));
     let v = app.post(&format!("/v1/checks/{id}/validate"), &key, json!({"outcome": "clear"}));
     assert_eq!((v.status, v.body["outcome"].as_str()), (200, Some("clear")));
     error_shape(&app.delete(&format!("/v1/livePhotos/{photo}"), &key), 422, "live_photo_in_use");
@@ -743,6 +744,7 @@ fn identity_and_face_authentication_checks_run_on_the_queue() {
         "{r2}"
     );
     assert!(r2["reasons"].to_string().contains("does not match"), "{r2}");
+    insta::assert_json_snapshot!("result_identity_mismatch", result_shape(&r2));
 
     // Face authentication: the photo of the clear check is the enrolled face.
     let again = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0007"));
@@ -772,10 +774,13 @@ fn identity_and_face_authentication_checks_run_on_the_queue() {
     assert_eq!(auth["breakdown"]["enrolledFaces"]["livePhotoIds"], json!([photo]));
     let rb = app.get(&format!("/v1/checks/{fb}"), &key).body["result"].clone();
     assert_eq!(rb["outcome"], "attention", "{rb}");
+    insta::assert_json_snapshot!("result_face_authentication_clear", result_shape(&ra));
+    insta::assert_json_snapshot!("result_face_authentication_attention", result_shape(&rb));
     // The synthetic card has a portrait but no MRZ: named, not made up.
     let rd = app.get(&format!("/v1/checks/{dc}"), &key).body["result"].clone();
     assert_eq!(rd["outcome"], "attention", "{rd}");
     assert_eq!(rd["breakdown"]["mrzAnalysis"]["breakdown"]["mrzFound"], "attention", "{rd}");
+    insta::assert_json_snapshot!("result_document_no_mrz", result_shape(&rd));
     let listed = app.get(&format!("/v1/checks?clientId={client}&type=face_authentication_check"), &key);
     assert_eq!(listed.body["totalItems"], 2);
 }
@@ -867,6 +872,8 @@ fn document_checks_read_the_mrz_and_compare_it_with_the_client() {
     let n = app.get(&format!("/v1/checks/{}", narrow.body["id"].as_str().expect("id")), &key).body;
     assert_eq!(n["result"]["outcome"], "clear", "{n}");
     assert!(n["result"]["breakdown"]["contentAnalysis"].is_null());
+    insta::assert_json_snapshot!("result_document_passport_pdf", result_shape(res));
+    insta::assert_json_snapshot!("result_document_narrow", result_shape(&n["result"]));
 }
 
 #[test]
@@ -920,6 +927,7 @@ fn a_driving_licence_without_mrz_is_checked_on_its_pdf417_barcode() {
     assert_eq!(bd["contentAnalysis"]["breakdown"]["expirationDate"], "attention", "{res}");
     assert!(r["barcode"].is_null(), "the barcode summary is in the result: {r}");
     assert_eq!(res["barcode"]["side"], "back", "{res}");
+    insta::assert_json_snapshot!("result_document_barcode", result_shape(res));
 }
 
 #[test]
@@ -1117,6 +1125,7 @@ fn a_live_video_upload_runs_an_enhanced_identity_check_with_challenges() {
     let ch = bd["videoAnalysis"]["challenges"].as_array().expect("challenges");
     assert_eq!(ch.len(), 2);
     assert!(ch.iter().all(|c| c["passed"] == true && c["at_ms"].is_u64()), "{ch:?}");
+    insta::assert_json_snapshot!("result_enhanced_identity", result_shape(r));
     error_shape(&app.delete(&format!("/v1/liveVideos/{vid}"), &key), 422, "live_video_in_use");
     assert_eq!(app.get("/v1/liveVideos", &key).body["totalItems"], 1);
 }
@@ -1183,6 +1192,37 @@ fn live_videos_upload_as_multipart_forms() {
     let r = app.post_bytes("/v1/liveVideos", &key, "multipart/form-data; boundary=zzz", b"garbage");
     assert!(r.status == 400 || r.status == 422, "{} {}", r.status, r.body);
     assert_eq!(r.body["type"], "invalid_request", "{}", r.body);
+}
+
+/// A check result's shape: every key and every word kept, numbers (scores, timings, signal
+/// values) and ids replaced, so that a refactoring of the check pipeline cannot change the
+/// public JSON unseen while a better model may still move a score.
+fn result_shape(v: &Value) -> Value {
+    match v {
+        Value::Number(_) => json!("[n]"),
+        Value::String(s) if verity_server::ids::looks_like_id(s) => json!("[id]"),
+        Value::String(s) => {
+            let mut out = String::new();
+            for ch in s.chars() {
+                if ch.is_ascii_digit() {
+                    if !out.ends_with('#') {
+                        out.push('#');
+                    }
+                } else if !(ch == '.' && out.ends_with('#')) {
+                    out.push(ch);
+                }
+            }
+            json!(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(result_shape).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "processingMs")
+                .map(|(k, v)| (k.clone(), result_shape(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Ids, timestamps, secrets and signatures vary run to run: replaced by placeholders.
