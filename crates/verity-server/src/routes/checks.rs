@@ -233,14 +233,7 @@ pub async fn list(
     caller: Caller,
     Query(params): Query<HashMap<String, String>>,
 ) -> ApiResult<Json<Value>> {
-    list_of(
-        &s,
-        &caller.tenant_id,
-        "check",
-        &params,
-        &["type", "status", "documentId", "livePhotoId", "liveVideoId", "result"],
-    )
-    .await
+    list_of(&s, &caller.tenant_id, "check", &params, crate::openapi::CHECK_FILTERS).await
 }
 
 pub async fn update(
