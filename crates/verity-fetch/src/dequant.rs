@@ -8,9 +8,9 @@
 //! too, and graph inputs that name initialisers or feed nothing (older exporters list every
 //! weight as an input) are dropped, so the converted graph has only its real inputs.
 //!
-//! Two more rewrites make the graph run well in tract without changing a value: shape hints
-//! (`value_info`, output shapes) are dropped so a fully convolutional graph accepts any input
-//! size, and `PRelu` with a constant slope becomes `Relu(x) + slope · Min(x, 0)`.
+//! Shape hints (`value_info`, output shapes) are dropped too, so a fully convolutional graph
+//! accepts any input size. Runtime-specific rewrites (tract's PRelu lowering) are the runtime's
+//! business, at load time (`verity-runtime`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -26,7 +26,6 @@ pub struct DequantReport {
     pub reshapes_folded: usize,
     pub inputs_dropped: usize,
     pub shape_hints_dropped: usize,
-    pub prelus_rewritten: usize,
 }
 
 fn conv_err(what: &str, detail: impl Into<String>) -> ModelError {
@@ -116,58 +115,7 @@ pub fn dequantize_blocked_int8(what: &str, onnx: &[u8]) -> Result<(Vec<u8>, Dequ
     if graph.node.iter().any(|n| n.op_type == "DequantizeLinear") {
         return Err(conv_err(what, "a DequantizeLinear node with non-constant inputs remains"));
     }
-    report.prelus_rewritten = rewrite_prelu(graph);
     Ok((model.encode_to_vec(), report))
-}
-
-/// Rewrites `PRelu(x, slope)` with a constant slope as `Relu(x) + slope · Min(x, 0)`: the same
-/// values (exactly: one of the two terms is 0), but tract lowers these to its SIMD element-wise
-/// kernels, while its PRelu expansion (mul, less, select) runs a generic path. On SFace this is
-/// 55 → 38 ms per face on one core.
-fn rewrite_prelu(graph: &mut pb::GraphProto) -> usize {
-    let consts: HashSet<String> = graph.initializer.iter().map(|t| t.name.clone()).collect();
-    let zero_name = "verity_prelu_zero".to_string();
-    let mut out = Vec::with_capacity(graph.node.len());
-    let mut n = 0;
-    let node = |op: &str, name: String, inputs: Vec<String>, output: String| NodeProto {
-        op_type: op.to_string(),
-        name,
-        input: inputs,
-        output: vec![output],
-        ..Default::default()
-    };
-    for nd in graph.node.drain(..) {
-        if nd.op_type == "PRelu"
-            && nd.input.len() == 2
-            && consts.contains(&nd.input[1])
-            && nd.output.len() == 1
-        {
-            let (x, a, y) = (nd.input[0].clone(), nd.input[1].clone(), nd.output[0].clone());
-            let base = if nd.name.is_empty() { y.clone() } else { nd.name.clone() };
-            out.push(node("Relu", format!("{base}.pos"), vec![x.clone()], format!("{y}.pos")));
-            out.push(node("Min", format!("{base}.neg"), vec![x, zero_name.clone()], format!("{y}.neg")));
-            out.push(node(
-                "Mul",
-                format!("{base}.scaled"),
-                vec![format!("{y}.neg"), a],
-                format!("{y}.scaled"),
-            ));
-            out.push(node("Add", format!("{base}.sum"), vec![format!("{y}.pos"), format!("{y}.scaled")], y));
-            n += 1;
-        } else {
-            out.push(nd);
-        }
-    }
-    graph.node = out;
-    if n > 0 {
-        graph.initializer.push(TensorProto {
-            name: zero_name,
-            data_type: DataType::Float as i32,
-            raw_data: 0f32.to_le_bytes().to_vec(),
-            ..Default::default()
-        });
-    }
-    n
 }
 
 fn attr_int(node: &NodeProto, name: &str) -> Option<i64> {

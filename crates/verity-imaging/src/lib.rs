@@ -379,7 +379,9 @@ pub fn encode_jpeg(img: &RgbImage, quality: u8) -> Vec<u8> {
 
 /// Resizes an RGB image: area averaging when shrinking (each output pixel is the mean of the
 /// source area it covers, like OpenCV's `INTER_AREA`), bilinear with half-pixel centres when
-/// enlarging. Separable, with precomputed weights.
+/// enlarging. Separable, with precomputed weights, one output row at a time: the vertical pass
+/// first (whole source rows, which the compiler vectorises), then the horizontal pass on that
+/// one row with a fixed number of taps per output pixel; no image-sized intermediate buffer.
 pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     let (sw, sh) = img.dimensions();
     if (sw, sh) == (w, h) {
@@ -388,44 +390,94 @@ pub fn resize(img: &RgbImage, w: u32, h: u32) -> RgbImage {
     if w == 0 || h == 0 || sw == 0 || sh == 0 {
         return RgbImage::new(w, h);
     }
-    let wx = weights(sw as usize, w as usize);
+    let taps = Taps::new(sw as usize, w as usize);
     let wy = weights(sh as usize, h as usize);
     let src = img.as_raw();
-    // Horizontal pass: sh rows × w columns.
-    let mut mid = vec![0f32; sh as usize * w as usize * 3];
-    for y in 0..sh as usize {
-        let row = &src[y * sw as usize * 3..(y + 1) * sw as usize * 3];
-        let out = &mut mid[y * w as usize * 3..(y + 1) * w as usize * 3];
-        for (x, (start, ws)) in wx.iter().enumerate() {
-            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
-            for (k, &wt) in ws.iter().enumerate() {
-                let i = (start + k) * 3;
-                r += row[i] as f32 * wt;
-                g += row[i + 1] as f32 * wt;
-                b += row[i + 2] as f32 * wt;
-            }
-            out[x * 3] = r;
-            out[x * 3 + 1] = g;
-            out[x * 3 + 2] = b;
-        }
-    }
-    // Vertical pass.
+    let src_stride = sw as usize * 3;
     let stride = w as usize * 3;
     let mut dst = vec![0u8; h as usize * stride];
-    let mut acc = vec![0f32; stride];
+    let mut column = vec![0f32; src_stride];
     for (y, (start, ws)) in wy.iter().enumerate() {
-        acc.iter_mut().for_each(|a| *a = 0.0);
+        column.iter_mut().for_each(|a| *a = 0.0);
         for (k, &wt) in ws.iter().enumerate() {
-            let row = &mid[(start + k) * stride..(start + k + 1) * stride];
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a += v * wt;
+            let row = &src[(start + k) * src_stride..(start + k + 1) * src_stride];
+            for (a, &v) in column.iter_mut().zip(row) {
+                *a += v as f32 * wt;
             }
         }
-        for (d, &a) in dst[y * stride..(y + 1) * stride].iter_mut().zip(&acc) {
-            *d = (a + 0.5).clamp(0.0, 255.0) as u8;
-        }
+        taps.apply(&column, &mut dst[y * stride..(y + 1) * stride]);
     }
     RgbImage::from_raw(w, h, dst).unwrap_or_else(|| RgbImage::new(w, h))
+}
+
+/// The horizontal weights of a resize, flattened: every output pixel reads `n` consecutive
+/// source pixels from `first[x]` (the window shifted left at the right edge, with zero weights
+/// where it reaches beyond the pixel's own weights).
+struct Taps {
+    n: usize,
+    first: Vec<usize>,
+    weights: Vec<f32>,
+}
+
+impl Taps {
+    fn new(src: usize, dst: usize) -> Self {
+        let ws = weights(src, dst);
+        let n = ws.iter().map(|(_, w)| w.len()).max().unwrap_or(1).min(src);
+        let mut first = Vec::with_capacity(dst);
+        let mut weights = vec![0f32; dst * n];
+        for (x, (start, w)) in ws.iter().enumerate() {
+            let f = (*start).min(src - n);
+            first.push(f);
+            for (k, &wt) in w.iter().enumerate() {
+                weights[x * n + start + k - f] = wt;
+            }
+        }
+        Self { n, first, weights }
+    }
+
+    /// One output row (RGB, rounded to u8) from one row of the vertical pass.
+    fn apply(&self, row: &[f32], out: &mut [u8]) {
+        match self.n {
+            1 => self.apply_n::<1>(row, out),
+            2 => self.apply_n::<2>(row, out),
+            3 => self.apply_n::<3>(row, out),
+            4 => self.apply_n::<4>(row, out),
+            5 => self.apply_n::<5>(row, out),
+            6 => self.apply_n::<6>(row, out),
+            _ => self.apply_any(row, out),
+        }
+    }
+
+    fn apply_n<const N: usize>(&self, row: &[f32], out: &mut [u8]) {
+        for ((px, &f), ws) in out.chunks_exact_mut(3).zip(&self.first).zip(self.weights.chunks_exact(N)) {
+            let src = &row[f * 3..(f + N) * 3];
+            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
+            for k in 0..N {
+                r += src[k * 3] * ws[k];
+                g += src[k * 3 + 1] * ws[k];
+                b += src[k * 3 + 2] * ws[k];
+            }
+            px[0] = (r + 0.5).clamp(0.0, 255.0) as u8;
+            px[1] = (g + 0.5).clamp(0.0, 255.0) as u8;
+            px[2] = (b + 0.5).clamp(0.0, 255.0) as u8;
+        }
+    }
+
+    fn apply_any(&self, row: &[f32], out: &mut [u8]) {
+        let n = self.n;
+        for ((px, &f), ws) in out.chunks_exact_mut(3).zip(&self.first).zip(self.weights.chunks_exact(n)) {
+            let (mut r, mut g, mut b) = (0f32, 0f32, 0f32);
+            for (k, &wt) in ws.iter().enumerate() {
+                let i = (f + k) * 3;
+                r += row[i] * wt;
+                g += row[i + 1] * wt;
+                b += row[i + 2] * wt;
+            }
+            px[0] = (r + 0.5).clamp(0.0, 255.0) as u8;
+            px[1] = (g + 0.5).clamp(0.0, 255.0) as u8;
+            px[2] = (b + 0.5).clamp(0.0, 255.0) as u8;
+        }
+    }
 }
 
 /// For each output index: the first source index and the weights of consecutive sources.

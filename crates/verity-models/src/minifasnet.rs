@@ -8,8 +8,8 @@
 //! / `conv_5` (residual stages of Depth_Wise blocks, `model.{i}`; a block with `se_module` keys
 //! multiplies its projection by a squeeze-excitation gate), `conv_6_sep` (1×1), `conv_6_dw` (5×5
 //! depthwise, no activation), flatten, `linear` (no bias), `bn` (1-D batch norm), `prob` (no bias)
-//! → 3 logits. Batch norms are folded into the preceding convolution; PReLU is written as
-//! `Relu(x) + α·Min(x, 0)` (same values, faster in tract).
+//! → 3 logits. Batch norms are folded into the preceding convolution; PReLU stays a `PRelu` node
+//! (ONNX Runtime fuses it; the tract backend lowers it to `Relu(x) + α·Min(x, 0)` at load).
 
 use std::collections::HashMap;
 
@@ -126,16 +126,12 @@ impl<'a> Builder<'a> {
         ))
     }
 
-    /// PReLU with per-channel slope, as Relu(x) + α·Min(x, 0).
+    /// PReLU with per-channel slope (the tract backend lowers it to Relu(x) + α·Min(x, 0)).
     fn prelu(&mut self, x: &str, slope: &str) -> Result<String, ModelError> {
         let a = self.get(slope)?;
         let c = a.data.len();
         let an = self.init(slope, &[c, 1, 1], a.data.clone());
-        let zero = self.init("zero", &[], vec![0.0]);
-        let pos = self.node("Relu", slope, vec![x.into()], vec![]);
-        let neg = self.node("Min", slope, vec![x.into(), zero], vec![]);
-        let scaled = self.node("Mul", slope, vec![neg, an], vec![]);
-        Ok(self.node("Add", slope, vec![pos, scaled], vec![]))
+        Ok(self.node("PRelu", slope, vec![x.into(), an], vec![]))
     }
 
     /// Conv_block: conv + BN + PReLU.

@@ -18,6 +18,8 @@
 //! so callers × threads never exceeds the cores. A one-shot command line keeps the default, one
 //! caller using every core.
 
+mod lowering;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -304,8 +306,9 @@ impl Planned {
             Source::File(p) => onnx.proto_model_for_path(p).map_err(err)?,
             Source::Bytes { bytes, .. } => onnx.proto_model_for_read(&mut &bytes[..]).map_err(err)?,
         };
-        if !replaced.is_empty() {
+        {
             let graph = proto.graph.as_mut().ok_or_else(|| fail("no graph".into()))?;
+            lowering::lower_prelu(graph);
             for init in replaced {
                 let t = graph
                     .initializer
