@@ -4,6 +4,8 @@
 //! `ComplyCube-Signature`), failures are retried with exponential back-off, and after the last
 //! attempt the endpoint is disabled. Every attempt is logged.
 
+use crate::resources::kinds::Webhook;
+use crate::resources::Kind;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -81,19 +83,18 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Records an event and queues a delivery to every enabled webhook of the tenant subscribed to it.
-pub async fn emit(
-    s: &AppState,
-    tenant: &str,
-    event_type: &str,
-    resource_type: &str,
-    payload: Value,
-) -> ApiResult<()> {
+/// Records the event `{K::KIND}.{action}` (`client.created`, `check.completed.clear`) about a
+/// resource of type `K` and queues a delivery to every enabled webhook of the tenant subscribed
+/// to it.
+pub async fn emit<K: Kind>(s: &AppState, tenant: &str, action: &str, payload: Value) -> ApiResult<()> {
+    let event_type = format!("{}.{action}", K::KIND);
+    debug_assert!(EVENT_TYPES.contains(&event_type.as_str()), "undocumented event type {event_type}");
+    let event_type = event_type.as_str();
     let e = Event {
         id: new_id(),
         tenant_id: tenant.into(),
         event_type: event_type.into(),
-        resource_type: resource_type.into(),
+        resource_type: K::KIND.into(),
         payload,
         created_at: now_ms(),
     };
@@ -102,7 +103,7 @@ pub async fn emit(
     let mut queued = false;
     loop {
         let q = ListQuery { page, page_size: 100, ..Default::default() };
-        let hooks = s.store.list(tenant, "webhook", &q).await?;
+        let hooks = s.store.list(tenant, Webhook::KIND, &q).await?;
         for h in &hooks.items {
             let enabled = h.body["enabled"].as_bool().unwrap_or(false);
             let wants = h.body["events"]
@@ -132,7 +133,7 @@ pub async fn emit(
 /// One delivery attempt; the last failed one disables the webhook.
 async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result<(), JobError> {
     let tenant = job.tenant_id.as_str();
-    let hook = match s.store.get(tenant, "webhook", &job.webhook_id).await {
+    let hook = match s.store.get(tenant, Webhook::KIND, &job.webhook_id).await {
         Ok(Some(h)) => h,
         Ok(None) => return Ok(()), // deleted since
         Err(e) => return Err(JobError::transient(1000, e)),
@@ -146,7 +147,7 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
         Err(e) => return Err(JobError::transient(1000, e)),
     };
     let url = hook.body["url"].as_str().unwrap_or_default().to_string();
-    let secret = hook.body["_secret"].as_str().unwrap_or_default().to_string();
+    let secret = crate::resources::Internal::of(&hook).secret.unwrap_or_default();
     let body = event_body(&event);
     let signature = sign(&secret, &body);
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
@@ -201,7 +202,7 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
         None => Ok(()),
         Some(err) if attempt.is_last() => {
             let reason = format!("{n} failed delivery attempts; last: {err}");
-            let disabled = crate::resources::modify(s, tenant, "webhook", "webhook", &hook.id, |h| {
+            let disabled = crate::resources::modify::<Webhook, _>(s, tenant, &hook.id, |h| {
                 h.body["enabled"] = json!(false);
                 h.body["disabledReason"] = json!(reason);
                 Ok(())

@@ -18,7 +18,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod openapi;
 pub mod outbound;
-mod resources;
+pub mod resources;
 mod routes;
 pub mod run_check;
 pub mod serve;
@@ -344,6 +344,7 @@ async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -
 /// The handler of an operation of [`openapi::OPS`], under the operation's method.
 fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<AppState> {
     use axum::routing::{on, MethodFilter};
+    use resources::kinds;
     use routes::{addresses, clients, documents, media, videos, webhooks};
     let filter = match op.method {
         "get" => MethodFilter::GET,
@@ -354,18 +355,18 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
     let gate = || axum::middleware::from_fn_with_state(state.clone(), uploads::gate);
     match op.id {
         "createClient" => on(filter, clients::create),
-        "listClients" => on(filter, clients::list),
-        "getClient" => on(filter, clients::get),
+        "listClients" => on(filter, resources::list::<kinds::Client>),
+        "getClient" => on(filter, resources::get::<kinds::Client>),
         "updateClient" => on(filter, clients::update),
         "deleteClient" => on(filter, clients::delete),
         "createAddress" => on(filter, addresses::create),
-        "listAddresses" => on(filter, addresses::list),
-        "getAddress" => on(filter, addresses::get),
+        "listAddresses" => on(filter, resources::list::<kinds::Address>),
+        "getAddress" => on(filter, resources::get::<kinds::Address>),
         "updateAddress" => on(filter, addresses::update),
         "deleteAddress" => on(filter, addresses::delete),
         "createLivePhoto" => on(filter, media::create_live_photo).route_layer(gate()),
-        "listLivePhotos" => on(filter, media::list_live_photos),
-        "getLivePhoto" => on(filter, media::get_live_photo),
+        "listLivePhotos" => on(filter, resources::list::<kinds::LivePhoto>),
+        "getLivePhoto" => on(filter, resources::get::<kinds::LivePhoto>),
         "deleteLivePhoto" => on(filter, media::delete_live_photo),
         "downloadLivePhoto" => on(filter, media::download_live_photo),
         "redactLivePhoto" => on(filter, media::redact_live_photo),
@@ -373,14 +374,14 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "createLiveVideo" => {
             on(filter, videos::create).route_layer(gate()).layer(axum::extract::DefaultBodyLimit::disable())
         }
-        "listLiveVideos" => on(filter, videos::list),
-        "getLiveVideo" => on(filter, videos::get),
+        "listLiveVideos" => on(filter, resources::list::<kinds::LiveVideo>),
+        "getLiveVideo" => on(filter, resources::get::<kinds::LiveVideo>),
         "deleteLiveVideo" => on(filter, videos::delete),
         "downloadLiveVideo" => on(filter, videos::download),
         "redactLiveVideo" => on(filter, videos::redact),
         "createDocument" => on(filter, documents::create_document),
-        "listDocuments" => on(filter, documents::list_documents),
-        "getDocument" => on(filter, documents::get_document),
+        "listDocuments" => on(filter, resources::list::<kinds::Document>),
+        "getDocument" => on(filter, resources::get::<kinds::Document>),
         "updateDocument" => on(filter, documents::update_document),
         "deleteDocument" => on(filter, documents::delete_document),
         "uploadDocumentSide" => on(filter, documents::upload_side).route_layer(gate()),
@@ -388,13 +389,13 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "deleteDocumentSide" => on(filter, documents::delete_side),
         "redactDocument" => on(filter, documents::redact_document),
         "createCheck" => on(filter, routes::checks::create),
-        "listChecks" => on(filter, routes::checks::list),
-        "getCheck" => on(filter, routes::checks::get),
+        "listChecks" => on(filter, resources::list::<kinds::Check>),
+        "getCheck" => on(filter, resources::get::<kinds::Check>),
         "updateCheck" => on(filter, routes::checks::update),
         "validateCheck" => on(filter, routes::checks::validate),
         "createWebhook" => on(filter, webhooks::create),
-        "listWebhooks" => on(filter, webhooks::list),
-        "getWebhook" => on(filter, webhooks::get),
+        "listWebhooks" => on(filter, resources::list::<kinds::Webhook>),
+        "getWebhook" => on(filter, resources::get::<kinds::Webhook>),
         "updateWebhook" => on(filter, webhooks::update),
         "deleteWebhook" => on(filter, webhooks::delete),
         "listWebhookDeliveries" => on(filter, webhooks::deliveries),

@@ -80,16 +80,17 @@ const fn list(
     }
 }
 
+use crate::resources::kinds::{self, Kind};
 use Input::{Json as In, None as NoInput};
 use Output::{Created, NoContent, Ok};
 
-pub const CLIENT_FILTERS: &[&str] =
-    &["type", "email", "entityName", "externalId", "personDetails", "companyDetails", "mobile", "telephone"];
-pub const PHOTO_FILTERS: &[&str] = &["contentType"];
-pub const VIDEO_FILTERS: &[&str] = &["contentType", "codec"];
-pub const DOCUMENT_FILTERS: &[&str] = &["type", "classification", "issuingCountry"];
+/// The fields a list of checks filters on (the `Check` kind's description names them).
 pub const CHECK_FILTERS: &[&str] = &["type", "status", "livePhotoId", "documentId", "liveVideoId", "result"];
-pub const WEBHOOK_FILTERS: &[&str] = &["url", "enabled"];
+const CLIENT_FILTERS: &[&str] = <kinds::Client as Kind>::FILTERS;
+const PHOTO_FILTERS: &[&str] = <kinds::LivePhoto as Kind>::FILTERS;
+const VIDEO_FILTERS: &[&str] = <kinds::LiveVideo as Kind>::FILTERS;
+const DOCUMENT_FILTERS: &[&str] = <kinds::Document as Kind>::FILTERS;
+const WEBHOOK_FILTERS: &[&str] = <kinds::Webhook as Kind>::FILTERS;
 
 /// Every operation under `/v1`.
 pub const OPS: &[Op] = &[

@@ -13,7 +13,8 @@ use verity_store::{ListQuery, Resource};
 use crate::error::ApiError;
 use crate::events;
 use crate::jobs::{Attempt, JobError, JobKind};
-use crate::resources::{fetch, render};
+use crate::resources::kinds::{Check, Client, Document, LivePhoto, LiveVideo};
+use crate::resources::{fetch, render, Internal, Kind};
 use crate::AppState;
 
 /// Runs one check.
@@ -33,7 +34,7 @@ impl JobKind for RunCheck {
 
     async fn run(self, s: &AppState, attempt: Attempt) -> Result<(), JobError> {
         let (tenant, id) = (self.tenant_id.as_str(), self.check_id.as_str());
-        let check = match s.store.get(tenant, "check", id).await {
+        let check = match s.store.get(tenant, Check::KIND, id).await {
             Ok(Some(c)) => c,
             Ok(None) => return Ok(()), // deleted meanwhile
             Err(e) => return Err(JobError::transient(1000, e)),
@@ -73,7 +74,7 @@ async fn complete(
     if let Some(o) = result.as_object_mut() {
         o.insert("processingMs".into(), json!(started.elapsed().as_millis() as u64));
     }
-    let written = crate::resources::modify(s, tenant, "check", "check", id, |c| {
+    let written = crate::resources::modify::<Check, _>(s, tenant, id, |c| {
         if c.body["status"] != "pending" {
             // Another worker finished it first (a lease that expired mid-run).
             return Err(ApiError::Conflict("already finished".into()));
@@ -89,8 +90,8 @@ async fn complete(
         Err(e) => return Err(JobError::transient(1000, e)),
     };
     let rendered = render(&check);
-    let _ = events::emit(s, tenant, "check.completed", "check", rendered.clone()).await;
-    let _ = events::emit(s, tenant, &format!("check.completed.{outcome}"), "check", rendered).await;
+    let _ = events::emit::<Check>(s, tenant, "completed", rendered.clone()).await;
+    let _ = events::emit::<Check>(s, tenant, &format!("completed.{outcome}"), rendered).await;
     s.metrics.check_done(
         check.body["type"].as_str().unwrap_or(""),
         &outcome,
@@ -104,7 +105,7 @@ async fn fail(s: &AppState, tenant: &str, id: &str, e: &JobError) {
     let error = match e {
         JobError::Transient { error, .. } | JobError::Permanent(error) => error.clone(),
     };
-    let failed = crate::resources::modify(s, tenant, "check", "check", id, |c| {
+    let failed = crate::resources::modify::<Check, _>(s, tenant, id, |c| {
         if c.body["status"] != "pending" {
             return Err(ApiError::Conflict("already finished".into()));
         }
@@ -114,7 +115,7 @@ async fn fail(s: &AppState, tenant: &str, id: &str, e: &JobError) {
     })
     .await;
     if let Ok(check) = failed {
-        let _ = events::emit(s, tenant, "check.failed", "check", render(&check)).await;
+        let _ = events::emit::<Check>(s, tenant, "failed", render(&check)).await;
     }
 }
 
@@ -129,7 +130,7 @@ fn to_json<T: Serialize>(r: T) -> Value {
 
 /// A file of a resource (`None` when it has none); storage failures are worth a retry.
 async fn file(s: &AppState, r: &Resource, name: &str) -> Result<Option<Vec<u8>>, JobError> {
-    match r.body["_files"][name].as_str() {
+    match Internal::of(r).files.get(name) {
         None => Ok(None),
         Some(k) => s.files.get(k).await.map(Some).map_err(|e| JobError::transient(1000, e)),
     }
@@ -198,7 +199,7 @@ async fn enrolled_faces(
             page_size: 100,
             ..Default::default()
         };
-        let p = s.store.list(tenant, "check", &q).await.map_err(|e| JobError::transient(1000, e))?;
+        let p = s.store.list(tenant, Check::KIND, &q).await.map_err(|e| JobError::transient(1000, e))?;
         for c in &p.items {
             if let Some(id) = c.body["livePhotoId"].as_str() {
                 if id != probe && !enrolled.iter().any(|e| e == id) {
@@ -222,7 +223,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
     let engines = s.engines.clone();
     let faces = || engines.face.clone().map_err(|e| not_processed(&format!("face engine unavailable: {e}")));
     let document = || async {
-        let Ok(doc) = fetch(s, tenant, "document", "document", &field("documentId")).await else {
+        let Ok(doc) = fetch::<Document>(s, tenant, &field("documentId")).await else {
             return Ok(Err(not_processed("the document was deleted")));
         };
         Ok(match file(s, &doc, "front").await? {
@@ -236,7 +237,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
-            let Ok(photo) = fetch(s, tenant, "livePhoto", "live photo", &field("livePhotoId")).await else {
+            let Ok(photo) = fetch::<LivePhoto>(s, tenant, &field("livePhotoId")).await else {
                 return Ok(not_processed("the live photo was deleted"));
             };
             let (_, front) = match document().await? {
@@ -255,7 +256,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             };
             let photo_id = field("livePhotoId");
             let enrolled = enrolled_faces(s, tenant, check, &photo_id).await?;
-            let Ok(photo) = fetch(s, tenant, "livePhoto", "live photo", &photo_id).await else {
+            let Ok(photo) = fetch::<LivePhoto>(s, tenant, &photo_id).await else {
                 return Ok(not_processed("the live photo was deleted"));
             };
             let Some(probe) = file(s, &photo, "photo").await? else {
@@ -263,7 +264,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             };
             let mut gallery = Vec::new();
             for id in &enrolled {
-                if let Ok(p) = fetch(s, tenant, "livePhoto", "live photo", id).await {
+                if let Ok(p) = fetch::<LivePhoto>(s, tenant, id).await {
                     if let Ok(Some(b)) = file(s, &p, "photo").await {
                         gallery.push((id.clone(), b));
                     }
@@ -289,7 +290,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                 Err(r) => return Ok(r),
             };
             let back = file(s, &doc, "back").await?;
-            let client = fetch(s, tenant, "client", "client", &field("clientId")).await.ok();
+            let client = fetch::<Client>(s, tenant, &field("clientId")).await.ok();
             let declared = declared_of(&doc, client.as_ref());
             let opts = document_options(&check.body["options"]);
             blocking(move || {
@@ -308,19 +309,19 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                 Ok(f) => f,
                 Err(r) => return Ok(r),
             };
-            let Ok(video) = fetch(s, tenant, "liveVideo", "live video", &field("liveVideoId")).await else {
+            let Ok(video) = fetch::<LiveVideo>(s, tenant, &field("liveVideoId")).await else {
                 return Ok(not_processed("the live video was deleted"));
             };
             let (_, front) = match document().await? {
                 Ok(d) => d,
                 Err(r) => return Ok(r),
             };
-            let Some(video_key) = video.body["_files"]["video"].as_str() else {
+            let Some(video_key) = Internal::of(&video).files.remove("video") else {
                 return Ok(not_processed("the live video has no file"));
             };
             // Decrypted to a private temporary file, streaming (never whole in memory).
             let tmp = tempfile::NamedTempFile::new().map_err(|e| JobError::transient(1000, e))?;
-            s.files.get_to_file(video_key, tmp.path()).await.map_err(|e| JobError::transient(1000, e))?;
+            s.files.get_to_file(&video_key, tmp.path()).await.map_err(|e| JobError::transient(1000, e))?;
             let challenges: Vec<verity_liveness::Challenge> = check.body["options"]["challenges"]
                 .as_array()
                 .map(|a| {

@@ -15,10 +15,15 @@ use serde::Serialize;
 pub use sql::SqlStore;
 
 /// Errors of the storage layer.
+/// The driver's errors are classified here, so callers never depend on the driver.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The database could not be reached (pool exhausted or closed, connection lost): a 503 to
+    /// clients, a retry to jobs.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
-    Db(#[from] sqlx::Error),
+    Db(String),
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
     UnsupportedUrl(String),
     #[error("stored data is malformed: {0}")]
@@ -28,13 +33,20 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the database could not be reached (pool exhausted, connection lost): a 503 to
-    /// clients, a retry to jobs. Callers need not know the driver.
+    /// Whether the database could not be reached (see [`StoreError::Unavailable`]).
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
-        )
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                StoreError::Unavailable(e.to_string())
+            }
+            e => StoreError::Db(e.to_string()),
+        }
     }
 }
 
@@ -62,7 +74,8 @@ pub struct ApiKey {
     pub revoked_at: Option<i64>,
 }
 
-/// A stored resource: the public JSON body plus the columns lists are filtered on.
+/// A stored resource: the public JSON body, the state kept about it that is never shown, and the
+/// columns lists are filtered on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     pub id: String,
@@ -76,7 +89,11 @@ pub struct Resource {
     /// Bumped by every update: an update or delete names the version it read and does nothing
     /// when the row has changed since (compare-and-swap; see [`Storage::update`]).
     pub version: i64,
+    /// What the API shows (without `id` and the timestamps).
     pub body: serde_json::Value,
+    /// What the server keeps about the resource and never shows (file keys, a webhook's signing
+    /// secret, flags): a JSON object, `{}` when there is nothing.
+    pub internal: serde_json::Value,
 }
 
 /// List parameters (ComplyCube's `page`, `pageSize`, date bounds and dotted filters).

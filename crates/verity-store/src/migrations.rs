@@ -32,4 +32,9 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         "resource versions (compare-and-swap updates)",
         &["ALTER TABLE resources ADD COLUMN version BIGINT NOT NULL DEFAULT 0"],
     ),
+    (
+        3,
+        "internal state out of the public body",
+        &["ALTER TABLE resources ADD COLUMN internal TEXT NOT NULL DEFAULT '{}'"],
+    ),
 ];

@@ -52,9 +52,14 @@ fn malformed(e: serde_json::Error) -> StoreError {
     StoreError::Malformed(e.to_string())
 }
 
+/// The columns of a resource row, in the order [`resource`] reads them.
+const RESOURCE_COLUMNS: &str =
+    "id, tenant_id, kind, client_id, created_at, updated_at, version, body, internal";
+
 fn resource(row: &AnyRow) -> Result<Resource> {
     let body: String = row.try_get("body")?;
-    Ok(Resource {
+    let internal: String = row.try_get("internal")?;
+    let mut r = Resource {
         id: row.try_get("id")?,
         tenant_id: row.try_get("tenant_id")?,
         kind: row.try_get("kind")?,
@@ -63,7 +68,29 @@ fn resource(row: &AnyRow) -> Result<Resource> {
         updated_at: row.try_get("updated_at")?,
         version: row.try_get("version")?,
         body: serde_json::from_str(&body).map_err(malformed)?,
-    })
+        internal: serde_json::from_str(&internal).map_err(malformed)?,
+    };
+    split_legacy_internal(&mut r);
+    Ok(r)
+}
+
+/// Rows written before migration 3 kept their internal state in the body under `_`-prefixed
+/// keys (`_files`, `_secret`, `_inUse`): they move to `internal`, without the underscore, when
+/// read (and stay there at the next write).
+fn split_legacy_internal(r: &mut Resource) {
+    let serde_json::Value::Object(body) = &mut r.body else { return };
+    let legacy: Vec<String> = body.keys().filter(|k| k.starts_with('_')).cloned().collect();
+    if legacy.is_empty() {
+        return;
+    }
+    if !r.internal.is_object() {
+        r.internal = serde_json::json!({});
+    }
+    for k in legacy {
+        if let (Some(v), Some(internal)) = (body.remove(&k), r.internal.as_object_mut()) {
+            internal.entry(k.trim_start_matches('_').to_string()).or_insert(v);
+        }
+    }
 }
 
 fn key(row: &AnyRow) -> Result<ApiKey> {
@@ -299,8 +326,8 @@ impl Storage for SqlStore {
 
     async fn insert(&self, r: &Resource) -> Result<()> {
         sqlx::query(&self.q(
-            "INSERT INTO resources (id, tenant_id, kind, client_id, created_at, updated_at, version, body) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO resources (id, tenant_id, kind, client_id, created_at, updated_at, version, body, \
+             internal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&r.id)
         .bind(&r.tenant_id)
@@ -310,16 +337,16 @@ impl Storage for SqlStore {
         .bind(r.updated_at)
         .bind(r.version)
         .bind(r.body.to_string())
+        .bind(r.internal.to_string())
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn get(&self, tenant_id: &str, kind: &str, id: &str) -> Result<Option<Resource>> {
-        let row = sqlx::query(&self.q(
-            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, version, body FROM resources \
-             WHERE id = ? AND tenant_id = ? AND kind = ?",
-        ))
+        let row = sqlx::query(&self.q(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE id = ? AND tenant_id = ? AND kind = ?"
+        )))
         .bind(id)
         .bind(tenant_id)
         .bind(kind)
@@ -330,10 +357,11 @@ impl Storage for SqlStore {
 
     async fn update(&self, r: &Resource) -> Result<bool> {
         let res = sqlx::query(
-            &self.q("UPDATE resources SET body = ?, client_id = ?, updated_at = ?, version = version + 1 \
-             WHERE id = ? AND tenant_id = ? AND kind = ? AND version = ?"),
+            &self.q("UPDATE resources SET body = ?, internal = ?, client_id = ?, updated_at = ?, \
+             version = version + 1 WHERE id = ? AND tenant_id = ? AND kind = ? AND version = ?"),
         )
         .bind(r.body.to_string())
+        .bind(r.internal.to_string())
         .bind(&r.client_id)
         .bind(r.updated_at)
         .bind(&r.id)
@@ -400,8 +428,8 @@ impl Storage for SqlStore {
         let page = q.page.max(1) as i64;
         let size = q.page_size.max(1) as i64;
         let list_sql = self.q(&format!(
-            "SELECT id, tenant_id, kind, client_id, created_at, updated_at, version, body FROM resources \
-             WHERE {wh} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE {wh} ORDER BY created_at DESC, id DESC \
+             LIMIT ? OFFSET ?"
         ));
         let rows = bind_all(sqlx::query(&list_sql), &args)
             .bind(size)

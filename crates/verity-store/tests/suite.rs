@@ -52,6 +52,7 @@ fn res(
         updated_at: t,
         version: 0,
         body,
+        internal: serde_json::json!({}),
     }
 }
 
@@ -312,5 +313,25 @@ async fn events_and_deliveries_round_trip() {
         let ds = s.deliveries("t", "w").await.expect("list");
         assert_eq!(ds.iter().map(|d| d.attempt).collect::<Vec<_>>(), [2, 1], "{name}");
         assert!(s.deliveries("other", "w").await.expect("list").is_empty());
+    }
+}
+
+#[tokio::test]
+async fn internal_state_is_stored_apart_and_legacy_rows_are_split() {
+    for (name, s, _keep) in backends().await {
+        let s = s.as_ref();
+        s.create_tenant(&Tenant { id: "t1".into(), name: "T".into(), created_at: 1 }).await.expect("tenant");
+        let mut r = res("r1", "t1", "livePhoto", None, 10, serde_json::json!({"size": 3}));
+        r.internal = serde_json::json!({"files": {"photo": "k1"}, "inUse": true});
+        s.insert(&r).await.expect("insert");
+        let got = s.get("t1", "livePhoto", "r1").await.expect("get").expect("found");
+        assert_eq!(got.body, serde_json::json!({"size": 3}), "{name}");
+        assert_eq!(got.internal, r.internal, "{name}");
+        // A row written before internal state had its column: `_`-prefixed keys in the body.
+        let old = res("r2", "t1", "webhook", None, 11, serde_json::json!({"url": "u", "_secret": "s"}));
+        s.insert(&old).await.expect("insert");
+        let got = s.get("t1", "webhook", "r2").await.expect("get").expect("found");
+        assert_eq!(got.body, serde_json::json!({"url": "u"}), "{name}");
+        assert_eq!(got.internal, serde_json::json!({"secret": "s"}), "{name}");
     }
 }

@@ -1,27 +1,31 @@
-//! What every resource shares: JSON rendering (id, camelCase body, timestamps; `_`-prefixed
-//! internal fields never leave), list queries in ComplyCube's form, lookups that answer 404 for
-//! another tenant's ids, JSON body parsing with clear errors.
+//! What every resource shares: JSON rendering (id, camelCase body, timestamps; the internal
+//! state is stored apart and never rendered), list queries in ComplyCube's form, lookups that
+//! answer 404 for another tenant's ids, JSON body parsing with clear errors, and the generic
+//! `get` and `list` handlers over a resource type's description ([`Kind`]).
+
+pub mod kinds;
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
 use serde_json::{json, Map, Value};
 use verity_store::time::{format_ms, now_ms, parse};
 use verity_store::{ListQuery, Resource};
 
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::{looks_like_id, new_id};
 use crate::AppState;
+pub use kinds::{Internal, Kind};
 
-/// The public JSON of a resource.
+/// The public JSON of a resource: its id, its body, its timestamps.
 pub fn render(r: &Resource) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(r.id));
     if let Value::Object(body) = &r.body {
         for (k, v) in body {
-            if !k.starts_with('_') {
-                out.insert(k.clone(), v.clone());
-            }
+            out.insert(k.clone(), v.clone());
         }
     }
     out.insert("createdAt".into(), json!(format_ms(r.created_at)));
@@ -29,51 +33,69 @@ pub fn render(r: &Resource) -> Value {
     Value::Object(out)
 }
 
-pub fn new_resource(tenant: &str, kind: &str, client_id: Option<String>, body: Value) -> Resource {
+/// A new resource of type `K` (not stored yet), with nothing kept internally.
+pub fn new_resource<K: Kind>(tenant: &str, client_id: Option<String>, body: Value) -> Resource {
     let now = now_ms();
     Resource {
         id: new_id(),
         tenant_id: tenant.into(),
-        kind: kind.into(),
+        kind: K::KIND.into(),
         client_id,
         created_at: now,
         updated_at: now,
         version: 0,
         body,
+        internal: json!({}),
     }
 }
 
-/// Fetches a resource of the caller's tenant, or 404.
-pub async fn fetch(
-    state: &AppState,
-    tenant: &str,
-    kind: &'static str,
-    what: &'static str,
-    id: &str,
-) -> ApiResult<Resource> {
+/// Fetches a resource of type `K` of the caller's tenant, or 404 (an id of another tenant, of
+/// another type, or not shaped like an id at all).
+pub async fn fetch<K: Kind>(state: &AppState, tenant: &str, id: &str) -> ApiResult<Resource> {
+    let what = K::NOUN;
     if !looks_like_id(id) {
         return Err(ApiError::NotFound { what });
     }
-    state.store.get(tenant, kind, id).await?.ok_or(ApiError::NotFound { what })
+    state.store.get(tenant, K::KIND, id).await?.ok_or(ApiError::NotFound { what })
+}
+
+/// `GET /v1/{resources}/{id}` for any resource type.
+pub async fn get<K: Kind>(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Value>> {
+    Ok(axum::Json(render(&fetch::<K>(&s, &caller.tenant_id, &id).await?)))
+}
+
+/// `GET /v1/{resources}` for any resource type: ComplyCube's paging, date bounds, `clientId` and
+/// the type's filters.
+pub async fn list<K: Kind>(
+    State(s): State<AppState>,
+    caller: Caller,
+    Query(params): Query<HashMap<String, String>>,
+) -> ApiResult<axum::Json<Value>> {
+    let q = list_query(&params, K::FILTERS)?;
+    let page = s.store.list(&caller.tenant_id, K::KIND, &q).await?;
+    Ok(axum::Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
 }
 
 /// A read-modify-write of one resource that loses no concurrent change: reads the resource,
 /// applies `change`, and writes it only if nobody wrote it since (the row's version); otherwise
 /// reads it again and re-applies `change`. `change` may refuse (its error is returned, nothing
 /// is written). Answers the resource as written, or 404 when it is gone.
-pub async fn modify<F>(
+pub async fn modify<K: Kind, F>(
     state: &AppState,
     tenant: &str,
-    kind: &'static str,
-    what: &'static str,
     id: &str,
     mut change: F,
 ) -> ApiResult<Resource>
 where
     F: FnMut(&mut Resource) -> ApiResult<()>,
 {
+    let what = K::NOUN;
     for attempt in 0..64u32 {
-        let mut r = fetch(state, tenant, kind, what, id).await?;
+        let mut r = fetch::<K>(state, tenant, id).await?;
         change(&mut r)?;
         r.updated_at = now_ms().max(r.updated_at);
         if state.store.update(&r).await? {
@@ -85,6 +107,23 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
     }
     Err(ApiError::Conflict(format!("the {what} is being changed by other requests: try again")))
+}
+
+/// The one update rule of every resource: a JSON merge patch (RFC 7396) — objects merge field by
+/// field, `null` removes, anything else replaces — except `metadata`, the caller's free-form
+/// object, which a patch replaces whole. Each resource validates its whole body after the merge.
+pub fn merge_patch(base: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (k, v) in patch {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Object(b)), Value::Object(p)) if k != "metadata" => merge_patch(b, p),
+            (_, Value::Null) => {
+                base.remove(&k);
+            }
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
 }
 
 /// Parses a JSON object body.
@@ -173,19 +212,6 @@ pub fn list_query(params: &HashMap<String, String>, allowed_filters: &[&str]) ->
     })
 }
 
-/// A list endpoint: parses the query (with the filters `allowed` for this kind), lists, renders.
-pub async fn list_of(
-    s: &AppState,
-    tenant: &str,
-    kind: &str,
-    params: &HashMap<String, String>,
-    allowed: &[&str],
-) -> ApiResult<axum::Json<Value>> {
-    let q = list_query(params, allowed)?;
-    let page = s.store.list(tenant, kind, &q).await?;
-    Ok(axum::Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
-}
-
 /// Refuses a body with a field outside `allowed`, naming it.
 pub fn reject_unknown(m: &Map<String, Value>, allowed: &[&str]) -> ApiResult<()> {
     match m.keys().find(|k| !allowed.contains(&k.as_str())) {
@@ -209,6 +235,23 @@ pub fn page_json(q: &ListQuery, total: u64, items: Vec<Value>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn patches_merge_objects_remove_nulls_and_replace_metadata_whole() {
+        let obj = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let mut base = obj(json!({"personDetails": {"firstName": "John", "lastName": "Doe"}, "mobile": "1",
+            "metadata": {"a": 1, "b": 2}, "events": ["x", "y"]}));
+        merge_patch(
+            &mut base,
+            obj(
+                json!({"personDetails": {"lastName": "Smith"}, "mobile": null, "metadata": {"c": 3}, "events": ["z"]}),
+            ),
+        );
+        assert_eq!(
+            Value::Object(base),
+            json!({"personDetails": {"firstName": "John", "lastName": "Smith"}, "metadata": {"c": 3}, "events": ["z"]})
+        );
+    }
 
     #[test]
     fn list_queries_are_parsed_and_checked() {

@@ -2,17 +2,16 @@
 //! (`type` main | alternative | other, `line`, `city`, `country` required, ISO alpha-2 country,
 //! `fromDate` ≤ `toDate`).
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_of, modify, new_resource, reject_unknown, render};
+use crate::resources::kinds::Address;
+use crate::resources::{fetch, json_object, merge_patch, modify, new_resource, reject_unknown, render, Kind};
 use crate::routes::clients::{check_keys, country, date, text};
 use crate::routes::media::client_of;
 use crate::{events, AppState};
@@ -90,19 +89,11 @@ pub async fn create(
     let mut out = Map::new();
     out.insert("clientId".into(), json!(client.id));
     out.extend(fields);
-    let r = new_resource(&caller.tenant_id, "address", Some(client.id), Value::Object(out));
+    let r = new_resource::<Address>(&caller.tenant_id, Some(client.id), Value::Object(out));
     s.store.insert(&r).await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "address.created", "address", rendered.clone()).await?;
+    events::emit::<Address>(&s, &caller.tenant_id, "created", rendered.clone()).await?;
     Ok((StatusCode::CREATED, Json(rendered)))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "address", "address", &id).await?)))
 }
 
 pub async fn update(
@@ -115,7 +106,7 @@ pub async fn update(
     let mut allowed = FIELDS.to_vec();
     allowed.push("clientId");
     reject_unknown(&patch, &allowed)?;
-    let r = modify(&s, &caller.tenant_id, "address", "address", &id, |r| {
+    let r = modify::<Address, _>(&s, &caller.tenant_id, &id, |r| {
         let Value::Object(mut current) = r.body.clone() else {
             return Err(ApiError::Internal("address body".into()));
         };
@@ -127,22 +118,16 @@ pub async fn update(
                 Some("clientId"),
             ));
         }
-        for (k, v) in &patch {
-            if k == "clientId" {
-                continue;
-            }
-            match v {
-                Value::Null => {
-                    current.remove(k);
-                }
-                Value::String(s) => {
-                    current.insert(k.clone(), Value::String(s.trim().to_string()));
-                }
-                v => {
-                    current.insert(k.clone(), v.clone());
-                }
-            }
-        }
+        // Strings trimmed; `null` stays in the patch: it removes the field.
+        let changes = patch
+            .iter()
+            .filter(|(k, _)| k.as_str() != "clientId")
+            .map(|(k, v)| match v {
+                Value::String(s) => (k.clone(), Value::String(s.trim().to_string())),
+                v => (k.clone(), v.clone()),
+            })
+            .collect();
+        merge_patch(&mut current, changes);
         validate(&current)?;
         let mut out = Map::new();
         out.insert("clientId".into(), client_id);
@@ -152,7 +137,7 @@ pub async fn update(
     })
     .await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "address.updated", "address", rendered.clone()).await?;
+    events::emit::<Address>(&s, &caller.tenant_id, "updated", rendered.clone()).await?;
     Ok(Json(rendered))
 }
 
@@ -161,18 +146,10 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = fetch(&s, &caller.tenant_id, "address", "address", &id).await?;
-    s.store.delete(&caller.tenant_id, "address", &id).await?;
-    events::emit(&s, &caller.tenant_id, "address.deleted", "address", json!({"id": r.id})).await?;
+    let r = fetch::<Address>(&s, &caller.tenant_id, &id).await?;
+    s.store.delete(&caller.tenant_id, Address::KIND, &id).await?;
+    events::emit::<Address>(&s, &caller.tenant_id, "deleted", json!({"id": r.id})).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "address", &params, FIELDS).await
 }
 
 #[cfg(test)]

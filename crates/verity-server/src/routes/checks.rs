@@ -2,10 +2,8 @@
 //! ([`crate::run_check::RunCheck`]), and end `complete` (with `result.outcome` clear |
 //! attention | not_processed and the reasons) or `failed`. A reviewer may then validate them.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -16,7 +14,9 @@ use verity_store::Resource;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
+use crate::resources::kinds::{self, Check, Client, LivePhoto, LiveVideo};
+use crate::resources::{fetch, json_object, modify, new_resource, reject_unknown, render, string_field};
+use crate::resources::{Internal, Kind};
 use crate::run_check::RunCheck;
 use crate::{events, AppState};
 
@@ -28,17 +28,15 @@ pub(crate) fn supported() -> Vec<&'static str> {
     CheckKind::ALL.iter().map(|k| k.name()).collect()
 }
 
-async fn owned(
+async fn owned<K: Kind>(
     s: &AppState,
     tenant: &str,
-    kind: &'static str,
-    what: &'static str,
     field: &str,
     m: &Map<String, Value>,
     client: &str,
 ) -> ApiResult<Resource> {
     let id = string_field(m, field, true)?.unwrap_or_default();
-    let r = fetch(s, tenant, kind, what, &id).await?;
+    let r = fetch::<K>(s, tenant, &id).await?;
     if r.client_id.as_deref() != Some(client) {
         return Err(ApiError::invalid(
             "resource_mismatch",
@@ -70,7 +68,7 @@ pub async fn create(
         return Err(ApiError::invalid("check_type_unsupported", why, Some("type")));
     };
     let client_id = string_field(&m, "clientId", true)?.unwrap_or_default();
-    let client = fetch(&s, &caller.tenant_id, "client", "client", &client_id).await?;
+    let client = fetch::<Client>(&s, &caller.tenant_id, &client_id).await?;
     if client.body["type"] != "person" {
         // Every supported check compares a person's face or reads a person's identity document.
         return Err(ApiError::invalid(
@@ -84,18 +82,16 @@ pub async fn create(
     out.insert("entityName".into(), client.body["entityName"].clone());
     out.insert("type".into(), json!(kind.name()));
     if kind.needs(Input::LivePhoto) {
-        let p =
-            owned(&s, &caller.tenant_id, "livePhoto", "live photo", "livePhotoId", &m, &client.id).await?;
+        let p = owned::<LivePhoto>(&s, &caller.tenant_id, "livePhotoId", &m, &client.id).await?;
         out.insert("livePhotoId".into(), json!(p.id));
     }
     if kind.needs(Input::LiveVideo) {
-        let v =
-            owned(&s, &caller.tenant_id, "liveVideo", "live video", "liveVideoId", &m, &client.id).await?;
+        let v = owned::<LiveVideo>(&s, &caller.tenant_id, "liveVideoId", &m, &client.id).await?;
         out.insert("liveVideoId".into(), json!(v.id));
     }
     if kind.needs(Input::Document) {
-        let d = owned(&s, &caller.tenant_id, "document", "document", "documentId", &m, &client.id).await?;
-        if d.body["_files"]["front"].as_str().is_none() {
+        let d = owned::<kinds::Document>(&s, &caller.tenant_id, "documentId", &m, &client.id).await?;
+        if !Internal::of(&d).files.contains_key("front") {
             return Err(ApiError::invalid(
                 "document_image_missing",
                 "the document has no front image: upload it first",
@@ -190,50 +186,43 @@ pub async fn create(
     out.insert("status".into(), json!("pending"));
     // The evidence is locked before the check exists: from now on its files and the document's
     // type and country cannot change (`document_in_use`), so the check judges what was sent.
-    for (field, kind, what) in [
-        ("livePhotoId", "livePhoto", "live photo"),
-        ("liveVideoId", "liveVideo", "live video"),
-        ("documentId", "document", "document"),
-    ] {
-        if let Some(id) = out.get(field).and_then(Value::as_str) {
-            crate::resources::modify(&s, &caller.tenant_id, kind, what, id, |r| {
-                if kind == "document" && r.body["_files"]["front"].as_str().is_none() {
-                    return Err(ApiError::invalid(
-                        "document_image_missing",
-                        "the document has no front image: upload it first",
-                        Some("documentId"),
-                    ));
-                }
-                r.body["_inUse"] = json!(true);
-                Ok(())
-            })
-            .await?;
-        }
+    if let Some(id) = out.get("livePhotoId").and_then(Value::as_str) {
+        lock::<LivePhoto>(&s, &caller.tenant_id, id).await?;
     }
-    let r = new_resource(&caller.tenant_id, "check", Some(client.id), Value::Object(out));
+    if let Some(id) = out.get("liveVideoId").and_then(Value::as_str) {
+        lock::<LiveVideo>(&s, &caller.tenant_id, id).await?;
+    }
+    if let Some(id) = out.get("documentId").and_then(Value::as_str) {
+        lock::<kinds::Document>(&s, &caller.tenant_id, id).await?;
+    }
+    let r = new_resource::<Check>(&caller.tenant_id, Some(client.id), Value::Object(out));
     s.store.insert(&r).await?;
     let job = RunCheck { tenant_id: caller.tenant_id.clone(), check_id: r.id.clone() };
     crate::jobs::enqueue(&s, &job, RunCheck::MAX_ATTEMPTS).await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "check.pending", "check", rendered.clone()).await?;
+    events::emit::<Check>(&s, &caller.tenant_id, "pending", rendered.clone()).await?;
     s.wake.notify_waiters();
     Ok((StatusCode::CREATED, Json(rendered)))
 }
 
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "check", "check", &id).await?)))
-}
-
-pub async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "check", &params, crate::openapi::CHECK_FILTERS).await
+/// Marks a capture or document as used by a check (see [`Internal::in_use`]); a document must
+/// still have its front image.
+async fn lock<K: Kind>(s: &AppState, tenant: &str, id: &str) -> ApiResult<()> {
+    modify::<K, _>(s, tenant, id, |r| {
+        let mut internal = Internal::of(r);
+        if K::KIND == kinds::Document::KIND && !internal.files.contains_key("front") {
+            return Err(ApiError::invalid(
+                "document_image_missing",
+                "the document has no front image: upload it first",
+                Some("documentId"),
+            ));
+        }
+        internal.in_use = true;
+        internal.store_in(r);
+        Ok(())
+    })
+    .await?;
+    Ok(())
 }
 
 pub async fn update(
@@ -256,7 +245,7 @@ pub async fn update(
             ApiError::invalid("field_type", "`enableMonitoring` must be a boolean", Some("enableMonitoring"))
         })?),
     };
-    let r = crate::resources::modify(&s, &caller.tenant_id, "check", "check", &id, |r| {
+    let r = modify::<Check, _>(&s, &caller.tenant_id, &id, |r| {
         if let Some(b) = monitoring {
             r.body["enableMonitoring"] = json!(b);
         }
@@ -264,7 +253,7 @@ pub async fn update(
     })
     .await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "check.updated", "check", rendered.clone()).await?;
+    events::emit::<Check>(&s, &caller.tenant_id, "updated", rendered.clone()).await?;
     Ok(Json(rendered))
 }
 
@@ -289,7 +278,7 @@ pub async fn validate(
             Some("outcome"),
         ));
     }
-    let r = crate::resources::modify(&s, &caller.tenant_id, "check", "check", &id, |r| {
+    let r = modify::<Check, _>(&s, &caller.tenant_id, &id, |r| {
         if r.body["status"] != "complete" {
             return Err(ApiError::invalid(
                 "check_not_complete",
@@ -302,6 +291,6 @@ pub async fn validate(
         Ok(())
     })
     .await?;
-    events::emit(&s, &caller.tenant_id, "check.updated", "check", render(&r)).await?;
+    events::emit::<Check>(&s, &caller.tenant_id, "updated", render(&r)).await?;
     Ok(Json(json!({"id": r.id, "outcome": outcome})))
 }

@@ -1,9 +1,7 @@
 //! `/v1/clients`: persons and companies, in ComplyCube's shape.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -11,7 +9,8 @@ use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::resources::{fetch, json_object, list_of, modify, new_resource, reject_unknown, render};
+use crate::resources::kinds::{self, Client};
+use crate::resources::{fetch, json_object, merge_patch, modify, new_resource, reject_unknown, render, Kind};
 use crate::{events, AppState};
 
 pub(crate) const TOP: &[&str] = &[
@@ -211,21 +210,6 @@ fn validate(m: &Map<String, Value>) -> ApiResult<String> {
     }
 }
 
-/// Deep merge for updates: objects merge, everything else replaces; `null` removes.
-fn merge(base: &mut Map<String, Value>, patch: Map<String, Value>) {
-    for (k, v) in patch {
-        match (base.get_mut(&k), v) {
-            (Some(Value::Object(b)), Value::Object(p)) if k != "metadata" => merge(b, p),
-            (_, Value::Null) => {
-                base.remove(&k);
-            }
-            (_, v) => {
-                base.insert(k, v);
-            }
-        }
-    }
-}
-
 pub async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -235,19 +219,11 @@ pub async fn create(
     m.retain(|_, v| !v.is_null());
     let entity = validate(&m)?;
     m.insert("entityName".into(), json!(entity));
-    let r = new_resource(&caller.tenant_id, "client", None, Value::Object(m));
+    let r = new_resource::<Client>(&caller.tenant_id, None, Value::Object(m));
     s.store.insert(&r).await?;
     let out = render(&r);
-    events::emit(&s, &caller.tenant_id, "client.created", "client", out.clone()).await?;
+    events::emit::<Client>(&s, &caller.tenant_id, "created", out.clone()).await?;
     Ok((StatusCode::CREATED, Json(out)))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "client", "client", &id).await?)))
 }
 
 pub async fn update(
@@ -258,12 +234,12 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     let patch = json_object(&body)?;
     reject_unknown(&patch, TOP)?;
-    let r = modify(&s, &caller.tenant_id, "client", "client", &id, |r| {
+    let r = modify::<Client, _>(&s, &caller.tenant_id, &id, |r| {
         let Value::Object(mut body) = r.body.clone() else {
             return Err(ApiError::Internal("client body".into()));
         };
         body.remove("entityName");
-        merge(&mut body, patch.clone());
+        merge_patch(&mut body, patch.clone());
         let entity = validate(&body)?;
         body.insert("entityName".into(), json!(entity));
         r.body = Value::Object(body);
@@ -271,7 +247,7 @@ pub async fn update(
     })
     .await?;
     let out = render(&r);
-    events::emit(&s, &caller.tenant_id, "client.updated", "client", out.clone()).await?;
+    events::emit::<Client>(&s, &caller.tenant_id, "updated", out.clone()).await?;
     Ok(Json(out))
 }
 
@@ -282,8 +258,14 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let r = fetch(&s, &caller.tenant_id, "client", "client", &id).await?;
-    for kind in ["livePhoto", "liveVideo", "document", "check", "address"] {
+    let r = fetch::<Client>(&s, &caller.tenant_id, &id).await?;
+    for kind in [
+        kinds::LivePhoto::KIND,
+        kinds::LiveVideo::KIND,
+        kinds::Document::KIND,
+        kinds::Check::KIND,
+        kinds::Address::KIND,
+    ] {
         loop {
             let q = verity_store::ListQuery {
                 client_id: Some(id.clone()),
@@ -301,33 +283,9 @@ pub async fn delete(
             }
         }
     }
-    s.store.delete(&caller.tenant_id, "client", &id).await?;
-    events::emit(&s, &caller.tenant_id, "client.deleted", "client", json!({"id": r.id})).await?;
+    s.store.delete(&caller.tenant_id, Client::KIND, &id).await?;
+    events::emit::<Client>(&s, &caller.tenant_id, "deleted", json!({"id": r.id})).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(
-        &s,
-        &caller.tenant_id,
-        "client",
-        &params,
-        &[
-            "type",
-            "email",
-            "entityName",
-            "externalId",
-            "personDetails",
-            "companyDetails",
-            "mobile",
-            "telephone",
-        ],
-    )
-    .await
 }
 
 #[cfg(test)]
@@ -378,12 +336,5 @@ mod tests {
                 other => panic!("expected an error on {param}, got {other:?}"),
             }
         }
-    }
-
-    #[test]
-    fn updates_merge_nested_details() {
-        let mut base = obj(json!({"personDetails": {"firstName": "John", "lastName": "Doe"}, "mobile": "1"}));
-        merge(&mut base, obj(json!({"personDetails": {"lastName": "Smith"}, "mobile": null})));
-        assert_eq!(Value::Object(base), json!({"personDetails": {"firstName": "John", "lastName": "Smith"}}));
     }
 }

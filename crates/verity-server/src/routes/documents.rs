@@ -1,9 +1,7 @@
 //! `/v1/documents` and their front and back images.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine as _;
@@ -13,7 +11,10 @@ use verity_store::time::{format_ms, now_ms};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::files::key as file_key;
-use crate::resources::{fetch, json_object, list_of, new_resource, reject_unknown, render, string_field};
+use crate::resources::kinds::Document;
+use crate::resources::{
+    fetch, json_object, merge_patch, modify, new_resource, reject_unknown, render, string_field, Internal,
+};
 use crate::routes::intake::{decode_upload, explain_fields, parse_upload, FileKind, SideUpload};
 use crate::routes::media::{client_of, delete_if_unused, locked, redact, used_by_checks};
 use crate::{events, AppState};
@@ -102,19 +103,11 @@ pub async fn create_document(
     let client = client_of(&s, &caller.tenant_id, &m).await?;
     out.insert("clientId".into(), json!(client.id));
     out.insert("images".into(), json!([]));
-    let r = new_resource(&caller.tenant_id, "document", Some(client.id), Value::Object(out));
+    let r = new_resource::<Document>(&caller.tenant_id, Some(client.id), Value::Object(out));
     s.store.insert(&r).await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "document.created", "document", rendered.clone()).await?;
+    events::emit::<Document>(&s, &caller.tenant_id, "created", rendered.clone()).await?;
     Ok((StatusCode::CREATED, Json(rendered)))
-}
-
-pub async fn get_document(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "document", "document", &id).await?)))
 }
 
 pub async fn update_document(
@@ -126,9 +119,9 @@ pub async fn update_document(
     let m = json_object(&body)?;
     let mut patch = Map::new();
     document_fields(&m, &mut patch, false)?;
-    let current = fetch(&s, &caller.tenant_id, "document", "document", &id).await?;
+    let current = fetch::<Document>(&s, &caller.tenant_id, &id).await?;
     let legacy_use = used_by_checks(&s, &caller.tenant_id, "documentId", &id).await? > 0;
-    let r = crate::resources::modify(&s, &caller.tenant_id, "document", "document", &current.id, |r| {
+    let r = modify::<Document, _>(&s, &caller.tenant_id, &current.id, |r| {
         let changes_evidence =
             ["type", "issuingCountry"].iter().any(|k| patch.get(*k).is_some_and(|v| *v != r.body[*k]));
         if changes_evidence && (locked(r) || legacy_use) {
@@ -139,13 +132,13 @@ pub async fn update_document(
             ));
         }
         if let Value::Object(b) = &mut r.body {
-            b.extend(patch.clone());
+            merge_patch(b, patch.clone());
         }
         Ok(())
     })
     .await?;
     let rendered = render(&r);
-    events::emit(&s, &caller.tenant_id, "document.updated", "document", rendered.clone()).await?;
+    events::emit::<Document>(&s, &caller.tenant_id, "updated", rendered.clone()).await?;
     Ok(Json(rendered))
 }
 
@@ -154,26 +147,36 @@ pub async fn delete_document(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_if_unused(&s, &caller.tenant_id, "document", "document", "documentId", "document_in_use", &id)
-        .await?;
-    events::emit(&s, &caller.tenant_id, "document.deleted", "document", json!({"id": id})).await?;
+    delete_if_unused::<Document>(&s, &caller.tenant_id, "documentId", "document_in_use", &id).await?;
+    events::emit::<Document>(&s, &caller.tenant_id, "deleted", json!({"id": id})).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list_documents(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "document", &params, &["type", "classification", "issuingCountry"]).await
+/// A side of a document, parsed from the path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Front,
+    Back,
 }
 
-fn side_of(side: &str) -> ApiResult<&'static str> {
-    match side {
-        "front" => Ok("front"),
-        "back" => Ok("back"),
-        _ => {
-            Err(ApiError::bad("side_invalid", format!("document side {side:?}: front or back"), Some("side")))
+impl Side {
+    fn parse(side: &str) -> ApiResult<Self> {
+        match side {
+            "front" => Ok(Side::Front),
+            "back" => Ok(Side::Back),
+            _ => Err(ApiError::bad(
+                "side_invalid",
+                format!("document side {side:?}: front or back"),
+                Some("side"),
+            )),
+        }
+    }
+
+    /// Its name in the API (`documentSide`) and among the document's files.
+    fn as_str(self) -> &'static str {
+        match self {
+            Side::Front => "front",
+            Side::Back => "back",
         }
     }
 }
@@ -184,8 +187,8 @@ pub async fn upload_side(
     Path((id, side)): Path<(String, String)>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let side = side_of(&side)?;
-    let r = fetch(&s, &caller.tenant_id, "document", "document", &id).await?;
+    let side = Side::parse(&side)?.as_str();
+    let r = fetch::<Document>(&s, &caller.tenant_id, &id).await?;
     let up: SideUpload<'_> =
         parse_upload(&body, |m| explain_fields(m, &["fileName", "data"], &["fileName", "data"]))?;
     let file_name = up.file_name.clone().filter(|f| !f.trim().is_empty());
@@ -221,7 +224,7 @@ pub async fn upload_side(
     });
     let legacy_use = used_by_checks(&s, &caller.tenant_id, "documentId", &r.id).await? > 0;
     let mut replaced = None;
-    let written = crate::resources::modify(&s, &caller.tenant_id, "document", "document", &r.id, |r| {
+    let written = modify::<Document, _>(&s, &caller.tenant_id, &r.id, |r| {
         if locked(r) || legacy_use {
             return Err(side_in_use());
         }
@@ -231,9 +234,7 @@ pub async fn upload_side(
             a.retain(|i| i["documentSide"] != side);
             a.push(image.clone());
         }
-        let files = body.entry("_files").or_insert_with(|| json!({}));
-        replaced = files.get(side).and_then(Value::as_str).map(str::to_string);
-        files[side] = json!(fk);
+        Internal::update(r, |i| replaced = i.files.insert(side.to_string(), fk.clone()));
         Ok(())
     })
     .await;
@@ -264,10 +265,10 @@ pub async fn download_side(
     caller: Caller,
     Path((id, side)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
-    let side = side_of(&side)?;
-    let r = fetch(&s, &caller.tenant_id, "document", "document", &id).await?;
-    let k = r.body["_files"][side].as_str().ok_or(ApiError::NotFound { what: "document image" })?;
-    let bytes = s.files.get(k).await?;
+    let side = Side::parse(&side)?.as_str();
+    let r = fetch::<Document>(&s, &caller.tenant_id, &id).await?;
+    let k = Internal::of(&r).files.remove(side).ok_or(ApiError::NotFound { what: "document image" })?;
+    let bytes = s.files.get(&k).await?;
     let image = r.body["images"]
         .as_array()
         .and_then(|a| a.iter().find(|i| i["documentSide"] == side))
@@ -288,12 +289,12 @@ pub async fn delete_side(
     caller: Caller,
     Path((id, side)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let side = side_of(&side)?;
-    let current = fetch(&s, &caller.tenant_id, "document", "document", &id).await?;
+    let side = Side::parse(&side)?.as_str();
+    let current = fetch::<Document>(&s, &caller.tenant_id, &id).await?;
     let legacy_use = used_by_checks(&s, &caller.tenant_id, "documentId", &current.id).await? > 0;
     let mut removed = None;
-    crate::resources::modify(&s, &caller.tenant_id, "document", "document", &current.id, |r| {
-        let Some(k) = r.body["_files"][side].as_str().map(str::to_string) else {
+    modify::<Document, _>(&s, &caller.tenant_id, &current.id, |r| {
+        let Some(k) = Internal::of(r).files.get(side).cloned() else {
             return Err(ApiError::NotFound { what: "document image" });
         };
         if locked(r) || legacy_use {
@@ -303,10 +304,10 @@ pub async fn delete_side(
             if let Some(Value::Array(a)) = b.get_mut("images") {
                 a.retain(|i| i["documentSide"] != side);
             }
-            if let Some(Value::Object(f)) = b.get_mut("_files") {
-                f.remove(side);
-            }
         }
+        Internal::update(r, |i| {
+            i.files.remove(side);
+        });
         removed = Some(k);
         Ok(())
     })
@@ -327,7 +328,7 @@ pub async fn redact_document(
     if !body.is_empty() {
         json_object(&body)?;
     }
-    let out = redact(&s, &caller.tenant_id, "document", "document", &id).await?;
-    events::emit(&s, &caller.tenant_id, "document.updated", "document", out.clone()).await?;
+    let out = redact::<Document>(&s, &caller.tenant_id, &id).await?;
+    events::emit::<Document>(&s, &caller.tenant_id, "updated", out.clone()).await?;
     Ok(Json(out))
 }

@@ -1,10 +1,8 @@
 //! `/v1/livePhotos`, and what every stored capture shares: its files, the lock a check puts on
 //! it (captures and documents a check used cannot change), deletion and redaction.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use base64::Engine as _;
@@ -14,28 +12,27 @@ use verity_store::Resource;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::files::key as file_key;
-use crate::resources::{fetch, list_of, new_resource, render, string_field};
+use crate::resources::kinds::{Check, Client, LivePhoto};
+use crate::resources::{fetch, modify, new_resource, render, string_field, Internal, Kind};
 use crate::routes::intake::{decode_upload, explain_fields, parse_upload, FileKind, PhotoUpload};
 use crate::AppState;
 
 pub(crate) async fn client_of(s: &AppState, tenant: &str, m: &Map<String, Value>) -> ApiResult<Resource> {
     let id = string_field(m, "clientId", true)?.unwrap_or_default();
-    fetch(s, tenant, "client", "client", &id).await
+    fetch::<Client>(s, tenant, &id).await
 }
 
-/// Deletes the stored files a resource points to (`_files`: name → key).
+/// Deletes the stored files a resource points to ([`Internal::files`]).
 pub async fn delete_files_of(s: &AppState, r: &Resource) -> ApiResult<()> {
-    if let Some(files) = r.body.get("_files").and_then(Value::as_object) {
-        for k in files.values().filter_map(Value::as_str) {
-            s.files.delete(k).await?;
-        }
+    for k in Internal::of(r).files.values() {
+        s.files.delete(k).await?;
     }
     Ok(())
 }
 
 /// Whether a check has locked this capture or document (see `checks::create`).
 pub(crate) fn locked(r: &Resource) -> bool {
-    r.body["_inUse"] == json!(true)
+    Internal::of(r).in_use
 }
 
 /// Whether a check uses the resource: its lock, or (for rows from before locks) a check naming it.
@@ -46,17 +43,16 @@ pub(crate) async fn in_use(s: &AppState, r: &Resource, field: &str) -> ApiResult
 /// `DELETE …/{id}` of a photo, video or document: deletes it and its files unless a check uses it
 /// (`in_use_code`). A concurrent change (a check locking it meanwhile) is seen: the delete
 /// applies only to the version checked.
-pub(crate) async fn delete_if_unused(
+pub(crate) async fn delete_if_unused<K: Kind>(
     s: &AppState,
     tenant: &str,
-    kind: &'static str,
-    what: &'static str,
     check_field: &str,
     in_use_code: &'static str,
     id: &str,
 ) -> ApiResult<Resource> {
+    let what = K::NOUN;
     for _ in 0..64 {
-        let r = fetch(s, tenant, kind, what, id).await?;
+        let r = fetch::<K>(s, tenant, id).await?;
         if in_use(s, &r, check_field).await? {
             return Err(ApiError::invalid(
                 in_use_code,
@@ -79,7 +75,7 @@ pub(crate) async fn used_by_checks(s: &AppState, tenant: &str, field: &str, id: 
         page_size: 1,
         ..Default::default()
     };
-    Ok(s.store.list(tenant, "check", &q).await?.total)
+    Ok(s.store.list(tenant, Check::KIND, &q).await?.total)
 }
 
 // ------------------------------------------------------------------ live photos
@@ -104,12 +100,12 @@ pub async fn create_live_photo(
     let Some(client_id) = client_id else {
         return Err(ApiError::invalid("field_required", "`clientId` is required", Some("clientId")));
     };
-    let client = fetch(&s, &caller.tenant_id, "client", "client", client_id).await?;
+    let client = fetch::<Client>(&s, &caller.tenant_id, client_id).await?;
     let (bytes, kind) = decode_upload(&s, up.data.as_deref(), &[FileKind::Jpeg, FileKind::Png]).await?;
     let liveness = up.perform_liveness_check.unwrap_or(true);
     drop(up);
     drop(body);
-    let mut r = new_resource(&caller.tenant_id, "livePhoto", Some(client.id.clone()), json!({}));
+    let mut r = new_resource::<LivePhoto>(&caller.tenant_id, Some(client.id.clone()), json!({}));
     let fk = file_key(&caller.tenant_id, "livePhotos", &r.id, "photo");
     s.files.put(&fk, &bytes).await?;
     r.body = json!({
@@ -118,32 +114,24 @@ pub async fn create_live_photo(
         "contentType": kind.content_type(),
         "size": bytes.len(),
         "performLivenessCheck": liveness,
-        "_files": {"photo": fk},
+    });
+    Internal::update(&mut r, |i| {
+        i.files.insert("photo".into(), fk);
     });
     s.store.insert(&r).await?;
     Ok((StatusCode::CREATED, Json(render(&r))))
 }
 
-pub async fn get_live_photo(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "livePhoto", "live photo", &id).await?)))
-}
-
 /// `GET …/{id}/download` of a resource holding one file: `{id, contentType, size, data}`.
-pub async fn download_single(
+pub async fn download_single<K: Kind>(
     s: &AppState,
     tenant: &str,
-    kind: &'static str,
-    what: &'static str,
     file: &str,
     id: &str,
 ) -> ApiResult<Json<Value>> {
-    let r = fetch(s, tenant, kind, what, id).await?;
-    let k = r.body["_files"][file].as_str().ok_or(ApiError::NotFound { what: "file (redacted)" })?;
-    let bytes = s.files.get(k).await?;
+    let r = fetch::<K>(s, tenant, id).await?;
+    let k = Internal::of(&r).files.remove(file).ok_or(ApiError::NotFound { what: "file (redacted)" })?;
+    let bytes = s.files.get(&k).await?;
     Ok(Json(json!({
         "id": r.id,
         "contentType": r.body["contentType"],
@@ -155,18 +143,11 @@ pub async fn download_single(
 /// `POST …/{id}/redact`: erases the personal data of a resource (its files and, for a document,
 /// its images) and keeps the record, marked `redacted`. A check that used it keeps its result;
 /// its images show as redacted. Irreversible.
-pub async fn redact(
-    s: &AppState,
-    tenant: &str,
-    kind: &'static str,
-    what: &'static str,
-    id: &str,
-) -> ApiResult<Value> {
+pub async fn redact<K: Kind>(s: &AppState, tenant: &str, id: &str) -> ApiResult<Value> {
     let mut erased = Vec::new();
-    let r = crate::resources::modify(s, tenant, kind, what, id, |r| {
-        erased = r.body["_files"].as_object().map(|f| f.values().cloned().collect()).unwrap_or_default();
+    let r = modify::<K, _>(s, tenant, id, |r| {
+        Internal::update(r, |i| erased = std::mem::take(&mut i.files).into_values().collect());
         if let Some(b) = r.body.as_object_mut() {
-            b.remove("_files");
             if b.contains_key("images") {
                 b.insert("images".into(), json!([]));
             }
@@ -176,7 +157,7 @@ pub async fn redact(
         Ok(())
     })
     .await?;
-    for k in erased.iter().filter_map(Value::as_str) {
+    for k in &erased {
         s.files.delete(k).await?;
     }
     Ok(render(&r))
@@ -187,7 +168,7 @@ pub async fn redact_live_photo(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(redact(&s, &caller.tenant_id, "livePhoto", "live photo", &id).await?))
+    Ok(Json(redact::<LivePhoto>(&s, &caller.tenant_id, &id).await?))
 }
 
 pub async fn download_live_photo(
@@ -195,7 +176,7 @@ pub async fn download_live_photo(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    download_single(&s, &caller.tenant_id, "livePhoto", "live photo", "photo", &id).await
+    download_single::<LivePhoto>(&s, &caller.tenant_id, "photo", &id).await
 }
 
 pub async fn delete_live_photo(
@@ -203,23 +184,6 @@ pub async fn delete_live_photo(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    delete_if_unused(
-        &s,
-        &caller.tenant_id,
-        "livePhoto",
-        "live photo",
-        "livePhotoId",
-        "live_photo_in_use",
-        &id,
-    )
-    .await?;
+    delete_if_unused::<LivePhoto>(&s, &caller.tenant_id, "livePhotoId", "live_photo_in_use", &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list_live_photos(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "livePhoto", &params, &["contentType"]).await
 }

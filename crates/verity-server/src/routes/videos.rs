@@ -18,7 +18,8 @@ use verity_liveness::VideoLimits;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::files::key as file_key;
-use crate::resources::{fetch, list_of, new_resource, render};
+use crate::resources::kinds::{Client, LiveVideo};
+use crate::resources::{fetch, new_resource, render, Internal};
 use crate::AppState;
 
 /// The video limits the server applies (upload size from the config).
@@ -92,7 +93,7 @@ pub async fn create(
     let mut client_id = params.get("clientId").filter(|c| !c.is_empty()).cloned();
     // A client named in the query is checked before the video is read.
     let early = match &client_id {
-        Some(id) => fetch(&s, &caller.tenant_id, "client", "client", id).await.err(),
+        Some(id) => fetch::<Client>(&s, &caller.tenant_id, id).await.err(),
         None if !is_multipart => Some(ApiError::invalid(
             "field_required",
             "`clientId` is required (query parameter, or a form field in a multipart upload)",
@@ -197,7 +198,7 @@ pub async fn create(
     let client_id = client_id
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::invalid("field_required", "`clientId` is required", Some("clientId")))?;
-    let client = fetch(&s, &caller.tenant_id, "client", "client", &client_id).await?;
+    let client = fetch::<Client>(&s, &caller.tenant_id, &client_id).await?;
     drop(file);
     let limits = video_limits(&s);
     let path = tmp.path().to_path_buf();
@@ -211,7 +212,7 @@ pub async fn create(
                 ApiError::Internal(e.to_string())
             }
         })?;
-    let mut r = new_resource(&caller.tenant_id, "liveVideo", Some(client.id.clone()), json!({}));
+    let mut r = new_resource::<LiveVideo>(&caller.tenant_id, Some(client.id.clone()), json!({}));
     let fk = file_key(&caller.tenant_id, "liveVideos", &r.id, "video");
     s.files.put_file(&fk, tmp.path()).await?;
     let content_type = if probe.container.contains("webm") || probe.container.contains("matroska") {
@@ -230,18 +231,12 @@ pub async fn create(
         "width": probe.width,
         "height": probe.height,
         "codec": probe.codec,
-        "_files": {"video": fk},
+    });
+    Internal::update(&mut r, |i| {
+        i.files.insert("video".into(), fk);
     });
     s.store.insert(&r).await?;
     Ok((StatusCode::CREATED, Json(render(&r))))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "liveVideo", "live video", &id).await?)))
 }
 
 pub async fn download(
@@ -249,8 +244,7 @@ pub async fn download(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    crate::routes::media::download_single(&s, &caller.tenant_id, "liveVideo", "live video", "video", &id)
-        .await
+    crate::routes::media::download_single::<LiveVideo>(&s, &caller.tenant_id, "video", &id).await
 }
 
 pub async fn delete(
@@ -258,11 +252,9 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    crate::routes::media::delete_if_unused(
+    crate::routes::media::delete_if_unused::<LiveVideo>(
         &s,
         &caller.tenant_id,
-        "liveVideo",
-        "live video",
         "liveVideoId",
         "live_video_in_use",
         &id,
@@ -271,18 +263,10 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "liveVideo", &params, &["contentType", "codec"]).await
-}
-
 pub async fn redact(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(crate::routes::media::redact(&s, &caller.tenant_id, "liveVideo", "live video", &id).await?))
+    Ok(Json(crate::routes::media::redact::<LiveVideo>(&s, &caller.tenant_id, &id).await?))
 }

@@ -1,10 +1,8 @@
 //! `/v1/webhooks`: endpoints, their events, and a delivery log. The signing secret is shown
 //! only in the response that creates the webhook.
 
-use std::collections::HashMap;
-
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Map, Value};
@@ -12,8 +10,10 @@ use serde_json::{json, Map, Value};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{ALL_EVENTS, EVENT_TYPES};
+use crate::resources::kinds::Webhook;
 use crate::resources::{
-    fetch, json_object, list_of, modify, new_resource, reject_unknown, render, string_field,
+    fetch, json_object, merge_patch, modify, new_resource, reject_unknown, render, string_field, Internal,
+    Kind,
 };
 use crate::AppState;
 
@@ -109,7 +109,7 @@ pub async fn create(
     check_url(&s, out["url"].as_str().unwrap_or_default()).await?;
     let q = verity_store::ListQuery { page: 1, page_size: 1, ..Default::default() };
     let max = s.config.webhooks.max_per_tenant;
-    if s.store.list(&caller.tenant_id, "webhook", &q).await?.total >= max {
+    if s.store.list(&caller.tenant_id, Webhook::KIND, &q).await?.total >= max {
         return Err(ApiError::invalid(
             "webhook_limit_reached",
             format!("a tenant may have at most {max} webhooks: delete one first"),
@@ -117,20 +117,12 @@ pub async fn create(
         ));
     }
     let secret = crate::ids::new_webhook_secret();
-    out.insert("_secret".into(), json!(secret));
-    let r = new_resource(&caller.tenant_id, "webhook", None, Value::Object(out));
+    let mut r = new_resource::<Webhook>(&caller.tenant_id, None, Value::Object(out));
+    Internal { secret: Some(secret.clone()), ..Internal::default() }.store_in(&mut r);
     s.store.insert(&r).await?;
     let mut shown = render(&r);
     shown["secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(shown)))
-}
-
-pub async fn get(
-    State(s): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(render(&fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?)))
 }
 
 pub async fn update(
@@ -145,15 +137,9 @@ pub async fn update(
     if let Some(url) = patch.get("url").and_then(Value::as_str) {
         check_url(&s, url).await?;
     }
-    let r = modify(&s, &caller.tenant_id, "webhook", "webhook", &id, |r| {
+    let r = modify::<Webhook, _>(&s, &caller.tenant_id, &id, |r| {
         if let Value::Object(b) = &mut r.body {
-            for (k, v) in &patch {
-                if v.is_null() {
-                    b.remove(k);
-                } else {
-                    b.insert(k.clone(), v.clone());
-                }
-            }
+            merge_patch(b, patch.clone());
         }
         Ok(())
     })
@@ -166,17 +152,9 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
-    s.store.delete(&caller.tenant_id, "webhook", &id).await?;
+    fetch::<Webhook>(&s, &caller.tenant_id, &id).await?;
+    s.store.delete(&caller.tenant_id, Webhook::KIND, &id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list(
-    State(s): State<AppState>,
-    caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
-) -> ApiResult<Json<Value>> {
-    list_of(&s, &caller.tenant_id, "webhook", &params, &["enabled", "url"]).await
 }
 
 /// The last 100 delivery attempts, newest first.
@@ -185,7 +163,7 @@ pub async fn deliveries(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    fetch(&s, &caller.tenant_id, "webhook", "webhook", &id).await?;
+    fetch::<Webhook>(&s, &caller.tenant_id, &id).await?;
     let ds = s.store.deliveries(&caller.tenant_id, &id).await?;
     let items: Vec<Value> = ds
         .iter()
