@@ -1,0 +1,368 @@
+//! From recognised lines to an MRZ: fitting lines to the format's length, parsing, and the
+//! corrections a failing check digit allows (the recogniser's runner-up characters, field kinds).
+
+use super::*;
+
+/// A line read, aligned with its characters.
+#[derive(Debug, Clone)]
+pub(super) struct ReadLine {
+    pub(super) chars: Vec<CharRead>,
+}
+
+impl ReadLine {
+    pub(super) fn text(&self) -> String {
+        self.chars.iter().map(|c| c.ch).collect()
+    }
+}
+
+/// The format length for a group of `n` lines of these lengths.
+pub(super) fn target_length(n: usize, lens: &[usize]) -> Option<usize> {
+    let mean = lens.iter().sum::<usize>() as f32 / lens.len().max(1) as f32;
+    let longest = lens.iter().copied().max().unwrap_or(0);
+    match n {
+        3 if (26.0..=34.0).contains(&mean) => Some(30),
+        // A line loses characters (merged fillers) far more often than it gains them: one
+        // line read 41–48 long makes it a 44-character format even if the other fell short.
+        2 if (41..=48).contains(&longest) && mean >= 34.0 => Some(44),
+        2 if (32.0..=40.0).contains(&mean) => Some(36),
+        2 if (40.0..=48.0).contains(&mean) => Some(44),
+        _ => None,
+    }
+}
+
+/// Fits a line to `target` characters by growing or shrinking a run of `<` (CTC can merge or
+/// split fillers): the trailing run, else the line's longest run of at least three (when it is
+/// the only one that long). `None` if it cannot be fitted that way.
+pub(super) fn fit(
+    line: &ReadLine,
+    target: usize,
+    index: usize,
+    fixes: &mut Vec<Correction>,
+) -> Option<ReadLine> {
+    fit_with(line, target, index, fixes, false)
+}
+
+/// As [`fit`]; `trailing_only` adjusts only a trailing run.
+pub(super) fn fit_with(
+    line: &ReadLine,
+    target: usize,
+    index: usize,
+    fixes: &mut Vec<Correction>,
+    trailing_only: bool,
+) -> Option<ReadLine> {
+    let n = line.chars.len();
+    if n == target {
+        return Some(line.clone());
+    }
+    // Runs of '<': (start, length).
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if line.chars[i].ch == '<' {
+            let s = i;
+            while i < n && line.chars[i].ch == '<' {
+                i += 1;
+            }
+            runs.push((s, i - s));
+        } else {
+            i += 1;
+        }
+    }
+    let run = match runs.last() {
+        Some(&(s, l)) if s + l == n => (s, l),
+        _ if trailing_only => return None,
+        _ => {
+            let longest = runs.iter().map(|r| r.1).max().unwrap_or(0);
+            let mut of_len = runs.iter().filter(|r| r.1 == longest);
+            match (of_len.next(), of_len.next()) {
+                (Some(&r), None) if longest >= 3 => r,
+                _ => return None,
+            }
+        }
+    };
+    let mut chars = line.chars.clone();
+    let at = run.0 + run.1;
+    if n < target {
+        for k in 0..(target - n) {
+            chars.insert(at, CharRead { ch: '<', p: 0.0, alts: vec![], step: 0, margin: false });
+            fixes.push(Correction {
+                line: index,
+                position: at + k,
+                from: ' ',
+                to: '<',
+                p_from: 0.0,
+                p_to: 0.0,
+                reason: "filler_length".into(),
+            });
+        }
+    } else {
+        let excess = n - target;
+        if run.1 < excess + usize::from(at < n) {
+            return None;
+        }
+        for k in 0..excess {
+            let c = chars.remove(at - 1 - k);
+            fixes.push(Correction {
+                line: index,
+                position: at - 1 - k,
+                from: c.ch,
+                to: ' ',
+                p_from: c.p,
+                p_to: 0.0,
+                reason: "filler_length".into(),
+            });
+        }
+    }
+    Some(ReadLine { chars })
+}
+
+pub(super) fn parse(lines: &[ReadLine], today: Date) -> Option<Mrz> {
+    let texts: Vec<String> = lines.iter().map(ReadLine::text).collect();
+    verity_mrz::parse(&texts, &Options { mode: Mode::Tolerant, today }).ok()
+}
+
+/// Fields with a character whose other reading nothing would catch, and the lowest character
+/// probability where no check digit protects. A character is ambiguous where no check digit
+/// protects its field when the recogniser was unsure of it (p < [`UNCHECKED_MIN_P`], or a
+/// runner-up ≥ [`AMBIGUOUS_ALT`]); where one does, when its runner-up weighs the same modulo
+/// 10 (`<` 0 A K U, 6 G Q …: the check digit passes either way) and is ≥
+/// [`AMBIGUOUS_SAME_WEIGHT`] or the character < [`UNCHECKED_MIN_P`]. `validated(line, pos)`:
+/// positions validated otherwise (corrected into a known country code).
+pub(super) fn unsure_fields(
+    m: &Mrz,
+    lines: &[ReadLine],
+    validated: impl Fn(usize, usize) -> bool,
+) -> (Vec<String>, f32) {
+    let protected: Vec<&str> = m.checks.iter().map(|c| c.name).collect();
+    let mut low: Vec<String> = Vec::new();
+    let mut unchecked_min_p = 1.0f32;
+    for f in &m.fields {
+        let is_protected =
+            protected.contains(&f.name) || f.name.starts_with("optional_data") || f.name == "personal_number";
+        let Some(line) = lines.get(f.line) else { continue };
+        let mut ambiguous = false;
+        for p in f.start..f.end.min(line.chars.len()) {
+            if validated(f.line, p) {
+                continue;
+            }
+            let c = &line.chars[p];
+            if !is_protected {
+                unchecked_min_p = unchecked_min_p.min(c.p);
+            }
+            let alt = c.alts.first();
+            ambiguous |= if is_protected {
+                alt.is_some_and(|a| {
+                    same_weight(a.0, c.ch) && (a.1 >= AMBIGUOUS_SAME_WEIGHT || c.p < UNCHECKED_MIN_P)
+                })
+            } else {
+                c.p < UNCHECKED_MIN_P || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
+            };
+        }
+        if ambiguous {
+            low.push(f.name.to_string());
+        }
+    }
+    (low, unchecked_min_p)
+}
+
+/// Checks that pass, and whether everything passes.
+pub(super) fn score(m: &Mrz) -> (usize, bool) {
+    (m.checks.iter().filter(|c| c.valid).count(), m.valid)
+}
+
+/// Characters of the recogniser's runner-ups worth trying at a position.
+pub(super) fn alternatives(c: &CharRead) -> impl Iterator<Item = (char, f32)> + '_ {
+    c.alts.iter().copied().filter(move |(_, p)| *p >= 0.05 && c.p < 0.995)
+}
+
+/// For each failing check digit (except the composite), the best single or double change of
+/// that field's characters (or the digit itself) among the recogniser's alternatives that makes
+/// the check pass without breaking another.
+pub(super) fn correct(lines: &mut [ReadLine], today: Date, fixes: &mut Vec<Correction>) -> Option<Mrz> {
+    let mut m = parse(lines, today)?;
+    if fix_kinds(lines, &m, fixes) {
+        m = parse(lines, today)?;
+    }
+    for _round in 0..4 {
+        let failing: Vec<verity_mrz::Check> =
+            m.checks.iter().filter(|c| !c.valid && c.name != "composite").cloned().collect();
+        let Some(check) = failing.first() else { break };
+        let mut positions: Vec<(usize, usize)> = vec![(check.line, check.position)];
+        for f in m.fields.iter().filter(|f| {
+            f.name == check.name || (check.name == "personal_number" && f.name == "optional_data")
+        }) {
+            positions.extend((f.start..f.end).map(|p| (f.line, p)));
+        }
+        let (base_pass, _) = score(&m);
+        type Change = (usize, usize, char, f32, f32);
+        let mut best: Option<(f32, Vec<Change>, Mrz)> = None;
+        let consider = |lines: &mut [ReadLine],
+                        changes: Vec<Change>,
+                        best: &mut Option<(f32, Vec<Change>, Mrz)>| {
+            let saved: Vec<char> = changes.iter().map(|&(l, p, ..)| lines[l].chars[p].ch).collect();
+            for &(l, p, to, ..) in &changes {
+                lines[l].chars[p].ch = to;
+            }
+            if let Some(m2) = parse(lines, today) {
+                let fixed = m2.checks.iter().any(|c| c.name == check.name && c.line == check.line && c.valid);
+                let (pass, _) = score(&m2);
+                if fixed && pass > base_pass {
+                    let s: f32 = changes.iter().map(|&(.., pf, pt)| (pt / pf.max(1e-3)).ln()).sum();
+                    if best.as_ref().is_none_or(|b| s > b.0) {
+                        *best = Some((s, changes.clone(), m2));
+                    }
+                }
+            }
+            for (&(l, p, ..), ch) in changes.iter().zip(saved) {
+                lines[l].chars[p].ch = ch;
+            }
+        };
+        let cands: Vec<(usize, usize, char, f32, f32)> = positions
+            .iter()
+            .filter(|&&(l, p)| l < lines.len() && p < lines[l].chars.len())
+            .flat_map(|&(l, p)| {
+                let c = lines[l].chars[p].clone();
+                alternatives(&c).map(move |(a, pa)| (l, p, a, c.p, pa)).collect::<Vec<_>>()
+            })
+            .collect();
+        for c in &cands {
+            consider(lines, vec![*c], &mut best);
+        }
+        if best.is_none() {
+            // Two changes only between strong runner-ups.
+            let strong: Vec<_> = cands.iter().copied().filter(|c| c.4 >= 0.15).collect();
+            let cands = strong;
+            for i in 0..cands.len() {
+                for j in (i + 1)..cands.len() {
+                    if (cands[i].0, cands[i].1) != (cands[j].0, cands[j].1) {
+                        consider(lines, vec![cands[i], cands[j]], &mut best);
+                    }
+                }
+            }
+        }
+        let Some((_, changes, m2)) = best else { break };
+        for (l, p, to, pf, pt) in changes {
+            let from = lines[l].chars[p].ch;
+            lines[l].chars[p].ch = to;
+            lines[l].chars[p].p = pt;
+            fixes.push(Correction {
+                line: l,
+                position: p,
+                from,
+                to,
+                p_from: pf,
+                p_to: pt,
+                reason: format!("check_digit:{}", check.name),
+            });
+        }
+        m = m2;
+    }
+    Some(m)
+}
+
+pub(super) fn allowed(kind: verity_mrz::Kind, c: char) -> bool {
+    match kind {
+        verity_mrz::Kind::Alpha => c.is_ascii_uppercase() || c == '<',
+        verity_mrz::Kind::Numeric => c.is_ascii_digit() || c == '<',
+        verity_mrz::Kind::AlphaNum => true,
+    }
+}
+
+/// A character the field cannot hold (a digit in a name or country code, a letter in a date or
+/// check digit) becomes the recogniser's most probable alternative that it can hold, if the
+/// recogniser saw one. Returns whether anything changed.
+pub(super) fn fix_kinds(lines: &mut [ReadLine], m: &Mrz, fixes: &mut Vec<Correction>) -> bool {
+    let mut spans: Vec<(usize, usize, usize, verity_mrz::Kind, String)> =
+        m.fields.iter().map(|f| (f.line, f.start, f.end, f.kind, f.name.to_string())).collect();
+    spans.extend(m.checks.iter().map(|c| {
+        (c.line, c.position, c.position + 1, verity_mrz::Kind::Numeric, format!("{}_check", c.name))
+    }));
+    let mut changed = false;
+    let mut lines_text: Vec<String> = lines.iter().map(ReadLine::text).collect();
+    for (line, start, end, kind, name) in spans {
+        for p in start..end {
+            let Some(c) = lines.get_mut(line).and_then(|l| l.chars.get_mut(p)) else { continue };
+            if allowed(kind, c.ch) {
+                continue;
+            }
+            let is_country = matches!(name.as_str(), "issuing_state" | "nationality");
+            let field_text = |ch: char| -> String {
+                let l = &lines_text[line];
+                l.chars()
+                    .enumerate()
+                    .filter(|(i, _)| (start..end).contains(i))
+                    .map(|(i, x)| if i == p { ch } else { x })
+                    .collect()
+            };
+            // Country codes: prefer an alternative that makes a known code.
+            // (Some states print their ISO alpha-2 code followed by a filler, e.g. "SI<".)
+            let known = |a: char| {
+                let code = field_text(a);
+                let code = code.trim_end_matches('<');
+                is_country
+                    && (verity_mrz::lookup_country(code).is_some()
+                        || (code.len() == 2 && verity_mrz::iso_alpha2_name(code).is_some()))
+            };
+            // Real documents print digits in some places ICAO wants letters (Romania's "132"
+            // nationality, the US "C1" document code): countries change only into a known
+            // code, the document code only in its first character.
+            let choice = if is_country {
+                c.alts.iter().find(|(a, _)| allowed(kind, *a) && known(*a))
+            } else if name == "document_code" && p != start {
+                None
+            } else {
+                c.alts.iter().find(|(a, _)| allowed(kind, *a))
+            };
+            if let Some(&(to, pt)) = choice {
+                fixes.push(Correction {
+                    line,
+                    position: p,
+                    from: c.ch,
+                    to,
+                    p_from: c.p,
+                    p_to: pt,
+                    reason: format!("field_kind:{name}"),
+                });
+                c.ch = to;
+                c.p = pt;
+                changed = true;
+                lines_text[line] = lines[line].text();
+            }
+        }
+    }
+    // Names: one `<<` separates surname and given names; letters after a later run of fillers
+    // are stray marks when the recogniser also saw `<` there.
+    for f in m.fields.iter().filter(|f| matches!(f.name, "names" | "surname" | "given_names")) {
+        let Some(l) = lines.get_mut(f.line) else { continue };
+        let end = f.end.min(l.chars.len());
+        let text: Vec<char> = l.chars[f.start..end].iter().map(|c| c.ch).collect();
+        let first_sep = text.windows(2).position(|w| w == ['<', '<']);
+        let Some(first_sep) = first_sep else { continue };
+        // Past the given names: the end of the first name part after the separator.
+        let mut i = first_sep + 2;
+        while i < text.len() && !(text[i] == '<' && text.get(i + 1) == Some(&'<')) {
+            i += 1;
+        }
+        for k in i..text.len() {
+            let c = &mut l.chars[f.start + k];
+            if c.ch == '<' {
+                continue;
+            }
+            if let Some(&(_, pt)) = c.alts.iter().find(|(a, _)| *a == '<') {
+                fixes.push(Correction {
+                    line: f.line,
+                    position: f.start + k,
+                    from: c.ch,
+                    to: '<',
+                    p_from: c.p,
+                    p_to: pt,
+                    reason: format!("name_structure:{}", f.name),
+                });
+                c.ch = '<';
+                c.p = pt;
+                changed = true;
+            }
+        }
+    }
+    changed
+}
