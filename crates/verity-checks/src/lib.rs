@@ -16,6 +16,7 @@ pub mod engines;
 pub mod face_auth;
 pub mod identity;
 pub mod outcome;
+pub mod verify;
 
 use serde::Serialize;
 

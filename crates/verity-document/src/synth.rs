@@ -231,6 +231,19 @@ fn draw_text(
     }
 }
 
+/// Pixels per millimetre of the upright document.
+const PPMM: f32 = 10.0;
+
+/// Where the portrait goes on the upright document: x, y, width, height in pixels.
+fn portrait_block(format: Format) -> (u32, u32, u32, u32) {
+    let mm = |v: f32| (v * PPMM) as u32;
+    if format == Format::Td1 {
+        (mm(5.0), mm(4.0), mm(22.0), mm(26.0))
+    } else {
+        (mm(6.0), mm(12.0), mm(25.0), mm(32.0))
+    }
+}
+
 /// Renders the document upright: a card (TD1, 85.6×54 mm), a TD2 card or a passport data page
 /// (TD3/MRV, 125×88 mm), MRZ at the bottom in OCR-B at ICAO's pitch (2.54 mm per character).
 fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], data: &MrzData) -> RgbImage {
@@ -239,7 +252,7 @@ fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], d
         Format::Td2 | Format::MrvB => (105.0, 74.0),
         _ => (125.0, 88.0),
     };
-    let ppmm = 10.0f32; // 254 dpi before the camera
+    let ppmm = PPMM; // 254 dpi before the camera
     let (w, h) = ((mm_w * ppmm) as u32, (mm_h * ppmm) as u32);
     let base = [rng.int(215, 245) as f32, rng.int(215, 240) as f32, rng.int(200, 235) as f32];
     let tint = [rng.range(-25.0, 25.0), rng.range(-25.0, 25.0), rng.range(-25.0, 25.0)];
@@ -254,11 +267,7 @@ fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], d
         Rgb(c)
     });
     // Portrait block and printed fields.
-    let (px0, py0, pw, ph) = if format == Format::Td1 {
-        ((5.0 * ppmm) as u32, (4.0 * ppmm) as u32, (22.0 * ppmm) as u32, (26.0 * ppmm) as u32)
-    } else {
-        ((6.0 * ppmm) as u32, (12.0 * ppmm) as u32, (25.0 * ppmm) as u32, (32.0 * ppmm) as u32)
-    };
+    let (px0, py0, pw, ph) = portrait_block(format);
     let skin = [rng.int(150, 220) as u8, rng.int(110, 170) as u8, rng.int(90, 140) as u8];
     for y in py0..(py0 + ph).min(h) {
         for x in px0..(px0 + pw).min(w) {
@@ -461,6 +470,26 @@ fn generate_printed(
         }
     }
     let doc = render(rng, font, format, &lines, &printed);
+    let (photo, q) = photograph(rng, &doc, sev);
+    let jpeg = verity_imaging::encode_jpeg(&photo, q);
+    Synthetic { format, lines, jpeg, width: photo.width(), height: photo.height() }
+}
+
+/// A genuine document whose portrait is `portrait` (a face photo, resized to the portrait block):
+/// for tests that match a selfie against a document.
+pub fn generate_with_portrait(
+    rng: &mut Rng,
+    font: &FontRef<'_>,
+    format: Format,
+    sev: Severity,
+    portrait: &RgbImage,
+) -> Synthetic {
+    let data = random_data(rng, format);
+    let lines = compose(format, &data).unwrap_or_default();
+    let mut doc = render(rng, font, format, &lines, &data);
+    let (x0, y0, w, h) = portrait_block(format);
+    let face = verity_imaging::resize(portrait, w, h);
+    image::imageops::overlay(&mut doc, &face, i64::from(x0), i64::from(y0));
     let (photo, q) = photograph(rng, &doc, sev);
     let jpeg = verity_imaging::encode_jpeg(&photo, q);
     Synthetic { format, lines, jpeg, width: photo.width(), height: photo.height() }

@@ -1,0 +1,159 @@
+//! One-call verification on real models and real pixels: synthetic passports and ID cards with
+//! an LFW portrait, LFW selfies of the same and of another person, a screen-replay crop.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use verity_checks::engines::Engines;
+use verity_checks::verify::{verify, CheckName, CheckStatus, Decision, DocumentType, Policy, Request};
+use verity_document::synth::{self, Rng, Severity};
+use verity_mrz::{Date, Format};
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> PathBuf {
+    std::env::var_os("VERITY_SHARED_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("../shared"))
+}
+
+fn engines() -> &'static Engines {
+    static E: OnceLock<Engines> = OnceLock::new();
+    E.get_or_init(|| {
+        let dir = std::env::var_os("VERITY_MODELS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace().join("models"));
+        Engines::load(&dir, 1)
+    })
+}
+
+fn read(rel: &str) -> Vec<u8> {
+    let p = shared().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e} (shared data missing?)", p.display()))
+}
+
+fn lfw(name: &str) -> Vec<u8> {
+    read(&format!("data/faces/lfw/{}/{name}.jpg", &name[..name.len() - 5]))
+}
+
+/// A selfie-sized JPEG of an LFW photo.
+fn selfie(name: &str) -> Vec<u8> {
+    let img = verity_imaging::decode(&lfw(name), &verity_imaging::Limits::default()).expect("decode").image;
+    verity_imaging::encode_jpeg(&verity_imaging::resize(&img, 640, 640), 92)
+}
+
+/// A synthetic document of `format` whose portrait is the face of an LFW photo.
+fn document(name: &str, format: Format, seed: u64) -> synth::Synthetic {
+    let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH)).expect("OCR-B (scripts/setup)");
+    let font = synth::font(&bytes).expect("font");
+    let img = verity_imaging::decode(&lfw(name), &verity_imaging::Limits::default()).expect("decode").image;
+    let face = image::imageops::crop_imm(&img, 50, 40, 150, 185).to_image();
+    synth::generate_with_portrait(&mut Rng::new(seed), &font, format, Severity::Clean, &face)
+}
+
+/// The issuing country (alpha-2) of a synthetic document's MRZ.
+fn issuer(doc: &synth::Synthetic) -> String {
+    let m =
+        verity_mrz::parse(&doc.lines, &verity_mrz::Options { mode: verity_mrz::Mode::Strict, today: TODAY })
+            .expect("parses");
+    m.issuing_state.and_then(|c| c.iso_alpha2).unwrap_or("XX").to_string()
+}
+
+const TODAY: Date = Date { year: 2026, month: 12, day: 7 };
+
+fn request<'a>(doc: &'a synth::Synthetic, selfie: &'a [u8], t: DocumentType, today: Date) -> Request<'a> {
+    Request {
+        front: &doc.jpeg,
+        back: None,
+        selfie: Some(selfie),
+        document_type: t,
+        country: issuer(doc),
+        checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],
+        today,
+        policy: Policy::default(),
+    }
+}
+
+fn run(req: &Request<'_>) -> verity_checks::verify::Verification {
+    let e = engines();
+    let faces = e.face.as_ref().map(|f| f.as_ref()).map_err(Clone::clone);
+    let reader = e.document.as_ref().map(|d| d.as_ref()).map_err(Clone::clone);
+    verify(faces, reader, req).expect("verified")
+}
+
+fn codes(v: &verity_checks::verify::Verification) -> Vec<&'static str> {
+    v.fraud_signals.iter().map(|s| s.code).collect()
+}
+
+#[test]
+fn the_holder_is_verified_and_another_person_is_rejected_for_a_face_mismatch() {
+    let doc = document("Abdullah_Gul_0001", Format::Td3, 7);
+    // Dates of synthetic documents are random: judge them on a day before they expire.
+    let m =
+        verity_mrz::parse(&doc.lines, &verity_mrz::Options { mode: verity_mrz::Mode::Strict, today: TODAY })
+            .expect("parses");
+    let exp = m.expiry_date.expect("expiry");
+    let today = Date { year: exp.year - 1, ..exp };
+    let genuine = selfie("Abdullah_Gul_0006");
+    let v = run(&request(&doc, &genuine, DocumentType::Passport, today));
+    let json = serde_json::to_value(&v).expect("json");
+    eprintln!("genuine: {json:#}");
+    assert_eq!(v.checks.ocr.as_ref().map(|c| c.status), Some(CheckStatus::Passed), "{json:#}");
+    assert_eq!(v.checks.face_match.as_ref().map(|c| c.status), Some(CheckStatus::Passed), "{json:#}");
+    assert_eq!(v.checks.liveness.as_ref().map(|c| c.status), Some(CheckStatus::Passed), "{json:#}");
+    let holder_is_adult = m.birth_date.is_some_and(|b| b.years_until(&today) >= 18);
+    if holder_is_adult {
+        assert_eq!(v.status, Decision::Verified, "{json:#}");
+        assert!(v.risk_score <= 400, "{json:#}");
+    } else {
+        assert!(codes(&v).contains(&"UNDERAGE"), "{json:#}");
+    }
+    let lines: Vec<&str> = v.extracted_data.mrz.as_deref().unwrap_or_default().lines().collect();
+    assert_eq!(lines, doc.lines.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(v.extracted_data.document_number.as_deref(), Some(m.document_number.as_str()));
+    let dn = &v.extracted_data.field_confidences["document_number"];
+    assert!(dn.confidence > 0.5, "{dn:?}");
+    assert_eq!(v.extracted_data.field_confidences["address"].confidence, 0.0);
+    assert!(v.extracted_data.address.is_none() && v.extracted_data.first_name_arabic.is_none());
+
+    let other = selfie("Andre_Agassi_0001");
+    let v = run(&request(&doc, &other, DocumentType::Passport, today));
+    let json = serde_json::to_value(&v).expect("json");
+    assert_eq!(v.status, Decision::Rejected, "{json:#}");
+    assert!(codes(&v).contains(&"FACE_MISMATCH"), "{json:#}");
+    assert_eq!(v.checks.face_match.as_ref().map(|c| c.status), Some(CheckStatus::Failed));
+    assert!(v.risk_score > 800, "{json:#}");
+
+    // The same passport judged after its expiry; declared as an ID card from elsewhere.
+    let later = Date { year: exp.year + 1, ..exp };
+    let mut req = request(&doc, &genuine, DocumentType::Cin, later);
+    req.country = if req.country == "MA" { "FR".into() } else { "MA".into() };
+    let v = run(&req);
+    let c = codes(&v);
+    for want in ["DOCUMENT_EXPIRED", "DOCUMENT_TYPE_MISMATCH", "COUNTRY_MISMATCH"] {
+        assert!(c.contains(&want), "{want} missing from {c:?}");
+    }
+    assert_ne!(v.status, Decision::Verified);
+    assert_eq!(v.checks.fraud.as_ref().map(|f| f.status), Some(CheckStatus::Failed));
+}
+
+#[test]
+fn a_screen_replay_selfie_fails_liveness_and_a_faceless_selfie_is_a_result() {
+    let doc = document("Abdullah_Gul_0001", Format::Td1, 11);
+    let replay = read("data/spoof/images/tranvanluyt_frames/fake/fake_mp4_100.png");
+    let v = run(&request(&doc, &replay, DocumentType::Cin, TODAY));
+    let json = serde_json::to_value(&v).expect("json");
+    assert_eq!(v.checks.liveness.as_ref().map(|c| c.status), Some(CheckStatus::Failed), "{json:#}");
+    assert_eq!(v.checks.liveness.as_ref().and_then(|c| c.is_live), Some(false));
+    assert!(codes(&v).contains(&"LIVENESS_FAILED"), "{json:#}");
+    assert_eq!(v.status, Decision::Rejected);
+
+    // A picture with no face: not an error, a result the user may retry.
+    let blank =
+        verity_imaging::encode_jpeg(&image::RgbImage::from_pixel(400, 400, image::Rgb([120, 130, 140])), 90);
+    let v = run(&request(&doc, &blank, DocumentType::Cin, TODAY));
+    let json = serde_json::to_value(&v).expect("json");
+    assert!(codes(&v).contains(&"NO_FACE_IN_SELFIE"), "{json:#}");
+    assert_eq!(v.checks.face_match.as_ref().map(|c| c.status), Some(CheckStatus::NotPerformed));
+    assert_ne!(v.status, Decision::Verified);
+}
