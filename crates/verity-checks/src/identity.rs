@@ -10,6 +10,7 @@ use verity_liveness::photo::PhotoSignals;
 use verity_liveness::video::{BestFrame, ChallengeResult, VideoSignals};
 use verity_liveness::{Challenge, Status, VideoLimits};
 
+use crate::both;
 use crate::engines::{FaceChecks, LivenessFacts, SelfieFacts};
 use crate::{CheckResult, Outcome};
 
@@ -110,16 +111,6 @@ fn similarity(
         }
         _ => (Outcome::NotProcessed, FaceScores::default()),
     }
-}
-
-/// Runs `a` here and `b` on a second thread (the selfie and the document are analysed at once).
-fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
-    std::thread::scope(|scope| {
-        let other = scope.spawn(b);
-        let a = a();
-        let b = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (a, b)
-    })
 }
 
 /// The identity check on a selfie and a document front (bytes as uploaded).

@@ -113,3 +113,13 @@ impl CheckKind {
         self.inputs().contains(&input)
     }
 }
+
+/// Runs `a` here and `b` on another thread at once (a panic in `b` is re-raised here).
+pub(crate) fn both<A: Send, B: Send>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B + Send) -> (A, B) {
+    std::thread::scope(|scope| {
+        let other = scope.spawn(b);
+        let a = a();
+        let b = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (a, b)
+    })
+}

@@ -229,22 +229,6 @@ pub struct Verification {
     pub portrait_embedding: Option<Embedding>,
 }
 
-/// Runs three things at once.
-fn three<A: Send, B: Send, C: Send>(
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-    c: impl FnOnce() -> C + Send,
-) -> (A, B, C) {
-    std::thread::scope(|scope| {
-        let hb = scope.spawn(b);
-        let hc = scope.spawn(c);
-        let a = a();
-        let b = hb.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        let c = hc.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (a, b, c)
-    })
-}
-
 /// Verifies. `Err` when the document cannot be read at all (the caller reports an error).
 pub fn verify(
     faces: Result<&dyn FaceChecks, String>,
@@ -261,7 +245,7 @@ pub fn verify(
     let back = req.back.map(|b| decode("back", b)).transpose()?;
     let read_document = want(CheckName::Ocr) || want(CheckName::Fraud);
     let face_checks = want(CheckName::FaceMatch) || want(CheckName::Liveness);
-    let (examination, selfie, portrait) = three(
+    let (examination, (selfie, portrait)) = crate::both(
         || -> Option<Result<Examination, String>> {
             read_document.then(|| {
                 let reader = reader.as_ref().map_err(|e| format!("document engine unavailable: {e}"))?;
@@ -273,22 +257,26 @@ pub fn verify(
                 reader.examine(&front, back.as_ref(), &opts)
             })
         },
-        || -> Option<Result<SelfieFacts, String>> {
-            let selfie = req.selfie.filter(|_| face_checks)?;
-            Some(
-                faces
-                    .as_ref()
-                    .map_err(|e| format!("face engine unavailable: {e}"))
-                    .and_then(|f| f.selfie(selfie)),
+        || {
+            crate::both(
+                || -> Option<Result<SelfieFacts, String>> {
+                    let selfie = req.selfie.filter(|_| face_checks)?;
+                    Some(
+                        faces
+                            .as_ref()
+                            .map_err(|e| format!("face engine unavailable: {e}"))
+                            .and_then(|f| f.selfie(selfie)),
+                    )
+                },
+                || -> Option<Result<Embedding, String>> {
+                    (want(CheckName::FaceMatch) && req.selfie.is_some()).then(|| {
+                        faces
+                            .as_ref()
+                            .map_err(|e| format!("face engine unavailable: {e}"))
+                            .and_then(|f| f.portrait(req.front))
+                    })
+                },
             )
-        },
-        || -> Option<Result<Embedding, String>> {
-            (want(CheckName::FaceMatch) && req.selfie.is_some()).then(|| {
-                faces
-                    .as_ref()
-                    .map_err(|e| format!("face engine unavailable: {e}"))
-                    .and_then(|f| f.portrait(req.front))
-            })
         },
     );
     let mut signals = Vec::new();
