@@ -33,6 +33,26 @@ pub struct Config {
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub metrics: MetricsConfig,
+    pub verification: VerificationConfig,
+}
+
+/// One-call verification (`POST /v1/identity/verify`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct VerificationConfig {
+    /// Largest request body: three 4 MB images in base64 and the other fields.
+    pub body_bytes: usize,
+    /// A sync verification not finished within this time is answered `pending` (202); it
+    /// finishes in the background and is read with `GET /v1/identity/verify/{id}`.
+    pub sync_budget_ms: u64,
+    /// Largest `metadata` object, serialised.
+    pub metadata_bytes: usize,
+}
+
+impl Default for VerificationConfig {
+    fn default() -> Self {
+        Self { body_bytes: 18 << 20, sync_budget_ms: 15_000, metadata_bytes: 4096 }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
@@ -155,6 +175,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
+            verification: VerificationConfig::default(),
         }
     }
 }
@@ -284,6 +305,12 @@ impl Config {
                     "webhooks.allow_addresses: {a:?} is not an IP address or CIDR block"
                 )));
             }
+        }
+        let v = &self.verification;
+        if v.sync_budget_ms >= self.limits.request_timeout_secs.saturating_mul(1000) {
+            return Err(ConfigError::Invalid(
+                "verification.sync_budget_ms must be shorter than limits.request_timeout_secs".into(),
+            ));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log.format {:?}: text or json", self.log.format)));

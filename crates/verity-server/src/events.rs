@@ -152,32 +152,8 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
     let signature = sign(&secret, &body);
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
     let policy = s.outbound.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let config = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .proxy(None)
-            .build();
-        let agent = ureq::Agent::with_parts(
-            config,
-            ureq::unversioned::transport::DefaultConnector::default(),
-            crate::outbound::GuardedResolver { policy },
-        );
-        agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("ComplyCube-Signature", &signature)
-            .header("User-Agent", "Verity-Webhooks/1")
-            .send(&body[..])
-            .map(|r| r.status().as_u16())
-            .map_err(|e| {
-                tracing::debug!(error = %e, "webhook delivery failed");
-                crate::outbound::failure_kind(&e).to_string()
-            })
-    })
-    .await
-    .unwrap_or_else(|_| Err("internal error".into()));
+    let headers = vec![("ComplyCube-Signature", signature)];
+    let result = crate::outbound::post_json(url, headers, body, timeout, policy).await;
     let (status, error) = match &result {
         Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
         Err(e) => (None, Some(e.clone())),

@@ -69,10 +69,18 @@ pub trait JobKind: Serialize + DeserializeOwned + Send + Sync + 'static {
 
 /// Queues a job to run now, up to `max_attempts` times.
 pub async fn enqueue<J: JobKind>(s: &AppState, job: &J, max_attempts: i64) -> Result<(), StoreError> {
+    enqueue_at(s, job, max_attempts, now_ms()).await
+}
+
+/// Queues a job to run at `run_at` (unix ms) or later.
+pub async fn enqueue_at<J: JobKind>(
+    s: &AppState,
+    job: &J,
+    max_attempts: i64,
+    run_at: i64,
+) -> Result<(), StoreError> {
     let payload = serde_json::to_value(job).map_err(|e| StoreError::Malformed(e.to_string()))?;
-    s.store
-        .enqueue(&NewJob { id: new_id(), kind: J::NAME.into(), payload, max_attempts, run_at: now_ms() })
-        .await
+    s.store.enqueue(&NewJob { id: new_id(), kind: J::NAME.into(), payload, max_attempts, run_at }).await
 }
 
 /// Decodes a claimed job's payload and runs it; the error's kind decides retry or give up.

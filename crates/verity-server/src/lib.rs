@@ -23,6 +23,7 @@ mod routes;
 pub mod run_check;
 pub mod serve;
 mod uploads;
+pub mod verification;
 pub mod worker;
 
 use std::future::Future;
@@ -234,11 +235,7 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
         .unwrap_or_else(|| "unmatched".into());
     let with_body = has_body(&req);
     let req = if with_body {
-        let limit = if req.uri().path() == "/v1/liveVideos" {
-            s.config.limits.video_body_bytes + 64 * 1024
-        } else {
-            s.config.limits.json_body_bytes
-        };
+        let limit = body_limit_of(&s, req.uri().path());
         serve::drain_unread(req, limit)
     } else {
         req
@@ -306,14 +303,19 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
     resp
 }
 
+/// The largest body a path accepts.
+fn body_limit_of(s: &AppState, path: &str) -> usize {
+    match path {
+        // The video plus room for a multipart form's boundaries and other fields.
+        "/v1/liveVideos" => s.config.limits.video_body_bytes + 64 * 1024,
+        "/v1/identity/verify" => s.config.verification.body_bytes,
+        _ => s.config.limits.json_body_bytes,
+    }
+}
+
 /// Refuses bodies whose declared length is over the limit before reading them.
 async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -> Response {
-    let limit = if req.uri().path() == "/v1/liveVideos" {
-        // The video plus room for a multipart form's boundaries and other fields.
-        s.config.limits.video_body_bytes + 64 * 1024
-    } else {
-        s.config.limits.json_body_bytes
-    };
+    let limit = body_limit_of(&s, req.uri().path());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -345,7 +347,7 @@ async fn body_limit(State(s): State<AppState>, req: Request<Body>, next: Next) -
 fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<AppState> {
     use axum::routing::{on, MethodFilter};
     use resources::kinds;
-    use routes::{addresses, clients, documents, media, videos, webhooks};
+    use routes::{addresses, clients, documents, media, verify, videos, webhooks};
     let filter = match op.method {
         "get" => MethodFilter::GET,
         "post" => MethodFilter::POST,
@@ -399,6 +401,15 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "updateWebhook" => on(filter, webhooks::update),
         "deleteWebhook" => on(filter, webhooks::delete),
         "listWebhookDeliveries" => on(filter, webhooks::deliveries),
+        "createVerification" => on(filter, verify::create)
+            .route_layer(gate())
+            .layer(axum::extract::DefaultBodyLimit::max(state.config.verification.body_bytes)),
+        "listVerifications" => on(filter, verify::list),
+        "getVerification" => on(filter, resources::get::<verification::Verification>),
+        "deleteVerification" => on(filter, verify::delete),
+        "listVerificationDeliveries" => on(filter, verify::deliveries),
+        "getVerificationSettings" => on(filter, verification::settings::get),
+        "updateVerificationSettings" => on(filter, verification::settings::update),
         other => panic!("operation {other} is documented but has no handler"),
     }
 }

@@ -8,8 +8,11 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Config;
 
+mod operation;
 mod schemas;
-use schemas::{enumeration, reference, s, schemas};
+mod verification;
+use operation::operation;
+use schemas::schemas;
 
 /// What an operation accepts.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +35,10 @@ pub enum Output {
     Page(&'static str),
     /// 204, no body.
     NoContent,
+    /// 200 with this schema when finished, 202 with it while pending.
+    Finished(&'static str),
+    /// 200 with a snake_case page (`{object: "list", data, …}`) of this schema.
+    List(&'static str),
 }
 
 /// One operation of `/v1`.
@@ -369,105 +376,71 @@ pub const OPS: &[Op] = &[
         output: Output::Ok("WebhookDeliveries"),
         filters: &[],
     },
+    op(
+        "post",
+        "/identity/verify",
+        "createVerification",
+        "Identity verification",
+        "Verify a document and a selfie in one call (sync, or async with a signed webhook)",
+        In("VerificationInput"),
+        Output::Finished("Verification"),
+    ),
+    Op {
+        method: "get",
+        path: "/identity/verify",
+        id: "listVerifications",
+        tag: "Identity verification",
+        summary: "List verifications, newest first",
+        input: NoInput,
+        output: Output::List("Verification"),
+        filters: <crate::verification::Verification as Kind>::FILTERS,
+    },
+    op(
+        "get",
+        "/identity/verify/{id}",
+        "getVerification",
+        "Identity verification",
+        "Get a verification (`ver_…`)",
+        NoInput,
+        Ok("Verification"),
+    ),
+    op(
+        "delete",
+        "/identity/verify/{id}",
+        "deleteVerification",
+        "Identity verification",
+        "Delete a verification, its images and what was kept of its faces",
+        NoInput,
+        NoContent,
+    ),
+    op(
+        "get",
+        "/identity/verify/{id}/deliveries",
+        "listVerificationDeliveries",
+        "Identity verification",
+        "The attempts to deliver the verification to its webhook_url, newest first",
+        NoInput,
+        Ok("VerificationDeliveries"),
+    ),
+    op(
+        "get",
+        "/identity/settings",
+        "getVerificationSettings",
+        "Identity verification",
+        "The decision policy and the secret that signs webhook_url deliveries",
+        NoInput,
+        Ok("VerificationSettings"),
+    ),
+    op(
+        "post",
+        "/identity/settings",
+        "updateVerificationSettings",
+        "Identity verification",
+        "Change the decision policy or rotate the signing secret",
+        In("VerificationSettingsUpdate"),
+        Ok("VerificationSettings"),
+    ),
 ];
-
-fn error_response(d: &str) -> Value {
-    json!({"description": d, "content": {"application/json": {"schema": reference("Error")}}})
-}
-
-fn operation(o: &Op) -> Value {
-    let mut params = Vec::new();
-    for seg in o.path.split('/') {
-        if let Some(name) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
-            let schema = if name == "side" { enumeration(&["front", "back"]) } else { s("string") };
-            params.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
-        }
-    }
-    let mut responses = Map::new();
-    match o.output {
-        Output::Ok(n) => {
-            responses.insert(
-                "200".into(),
-                json!({"description": "OK", "content": {"application/json": {"schema": reference(n)}}}),
-            );
-        }
-        Output::Created(n) => {
-            responses.insert(
-                "201".into(),
-                json!({"description": "Created", "content": {"application/json": {"schema": reference(n)}}}),
-            );
-        }
-        Output::NoContent => {
-            responses.insert("204".into(), json!({"description": "Deleted; no body"}));
-        }
-        Output::Page(n) => {
-            for (name, d, schema) in [
-                ("page", "1-based page", json!({"type": "integer", "minimum": 1, "default": 1})),
-                (
-                    "pageSize",
-                    "Items per page",
-                    json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 100}),
-                ),
-                ("createdAfter", "Date or date-time", s("string")),
-                ("createdBefore", "Date or date-time", s("string")),
-                ("updatedAfter", "Date or date-time", s("string")),
-                ("updatedBefore", "Date or date-time", s("string")),
-                ("clientId", "Only this client's", s("string")),
-            ] {
-                params.push(json!({"name": name, "in": "query", "required": false, "description": d, "schema": schema}));
-            }
-            if !o.filters.is_empty() {
-                params.push(json!({
-                    "name": "filters", "in": "query", "required": false, "style": "form", "explode": true,
-                    "description": format!("Equality filters on these fields, dotted for nested ones (e.g. `personDetails.firstName=John`): {}", o.filters.join(", ")),
-                    "schema": {"type": "object", "additionalProperties": s("string")},
-                }));
-            }
-            let mut page = reference("Page");
-            page = json!({"allOf": [page, {"type": "object", "properties": {"items": {"type": "array", "items": reference(n)}}}]});
-            responses.insert(
-                "200".into(),
-                json!({"description": "A page", "content": {"application/json": {"schema": page}}}),
-            );
-        }
-    }
-    responses.insert("400".into(), error_response("Malformed request (JSON, query, base64)"));
-    responses.insert("401".into(), error_response("Missing or unknown API key"));
-    responses.insert("404".into(), error_response("No such resource for this key's tenant"));
-    responses.insert("429".into(), error_response("Rate limited (see Retry-After)"));
-    let mut v = json!({
-        "operationId": o.id,
-        "tags": [o.tag],
-        "summary": o.summary,
-        "parameters": params,
-        "responses": responses,
-    });
-    match o.input {
-        Input::None => {}
-        Input::Json(n) => {
-            v["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": reference(n)}}});
-            v["responses"]["413"] = error_response("Body too large");
-            v["responses"]["422"] = error_response("A field is missing or invalid (see `param` and `code`)");
-        }
-        Input::Video => {
-            if let Some(p) = v["parameters"].as_array_mut() {
-                p.push(json!({"name": "clientId", "in": "query", "required": false, "schema": s("string"),
-                              "description": "Required unless sent as a form field"}));
-            }
-            let raw = json!({"schema": {"type": "string", "format": "binary"}});
-            v["requestBody"] = json!({"required": true, "content": {
-                "video/mp4": raw, "video/webm": raw, "video/quicktime": raw,
-                "multipart/form-data": {"schema": {"type": "object", "required": ["video"], "properties": {
-                    "clientId": s("string"), "video": {"type": "string", "format": "binary"}}}},
-            }});
-            v["responses"]["413"] = error_response("Video too large");
-            v["responses"]["422"] =
-                error_response("Not a readable video, too short or long, no video stream, …");
-        }
-    }
-    v
-}
 
 /// The OpenAPI 3.1 document.
 pub fn document(cfg: &Config) -> Value {

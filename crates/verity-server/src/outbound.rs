@@ -252,6 +252,44 @@ impl ureq::unversioned::resolver::Resolver for GuardedResolver {
     }
 }
 
+/// POSTs a JSON body to a webhook endpoint, off the async threads: no proxy, no redirect
+/// followed, only addresses the policy permits (checked after resolution, at connect time).
+/// Answers the HTTP status, or the kind of failure ([`failure_kind`]).
+pub async fn post_json(
+    url: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    timeout: std::time::Duration,
+    policy: Policy,
+) -> Result<u16, String> {
+    tokio::task::spawn_blocking(move || {
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .proxy(None)
+            .build();
+        let agent = ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::default(),
+            GuardedResolver { policy },
+        );
+        let mut req = agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("User-Agent", "Verity-Webhooks/1");
+        for (name, value) in &headers {
+            req = req.header(*name, value);
+        }
+        req.send(&body[..]).map(|r| r.status().as_u16()).map_err(|e| {
+            tracing::debug!(error = %e, "webhook delivery failed");
+            failure_kind(&e).to_string()
+        })
+    })
+    .await
+    .unwrap_or_else(|_| Err("internal error".into()))
+}
+
 /// A delivery failure as recorded and shown to the tenant: what kind of failure, never the
 /// network stack's own text (which would make the delivery log a port scanner).
 pub fn failure_kind(e: &ureq::Error) -> &'static str {

@@ -10,6 +10,8 @@ use verity_store::Job;
 use crate::events::DeliverWebhook;
 use crate::jobs::{run_typed, JobKind, Outcome};
 use crate::run_check::RunCheck;
+use crate::verification::run::RunVerification;
+use crate::verification::webhook::DeliverVerification;
 use crate::AppState;
 
 /// Runs a claimed job of a known kind.
@@ -17,6 +19,8 @@ async fn handle(s: &AppState, job: &Job) -> Outcome {
     match job.kind.as_str() {
         RunCheck::NAME => run_typed::<RunCheck>(s, job).await,
         DeliverWebhook::NAME => run_typed::<DeliverWebhook>(s, job).await,
+        RunVerification::NAME => run_typed::<RunVerification>(s, job).await,
+        DeliverVerification::NAME => run_typed::<DeliverVerification>(s, job).await,
         other => Outcome::GiveUp(format!("unknown job kind {other:?}")),
     }
 }

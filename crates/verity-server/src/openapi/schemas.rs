@@ -237,7 +237,7 @@ pub(super) fn schemas(cfg: &Config) -> Value {
     check["properties"]["result"] = check_result();
     check["properties"]["validation"] = json!({"type": "object", "properties": {
         "outcome": enumeration(crate::routes::checks::VALIDATION_OUTCOMES), "validatedAt": {"type": "string", "format": "date-time"}}});
-    json!({
+    let mut all = json!({
         "Error": {
             "type": "object",
             "required": ["type", "message"],
@@ -292,5 +292,9 @@ pub(super) fn schemas(cfg: &Config) -> Value {
                            "resourceType": s("string"), "payload": s("object"),
                            "createdAt": {"type": "string", "format": "date-time"}},
         },
-    })
+    });
+    if let (Some(m), Value::Object(more)) = (all.as_object_mut(), super::verification::schemas(cfg)) {
+        m.extend(more);
+    }
+    all
 }

@@ -18,6 +18,14 @@ pub trait Kind: Send + Sync + 'static {
     const NOUN: &'static str;
     /// Body fields (or dotted sub-fields of them) a list may filter on.
     const FILTERS: &'static [&'static str];
+    /// What the public id adds in front of the stored one (`ver_`); none for ComplyCube's.
+    const ID_PREFIX: &'static str = "";
+
+    /// The public JSON of a stored resource (ComplyCube's camelCase form unless the type says
+    /// otherwise).
+    fn render(r: &Resource) -> serde_json::Value {
+        super::render(r)
+    }
 }
 
 macro_rules! kind {

@@ -53,6 +53,8 @@ pub fn new_resource<K: Kind>(tenant: &str, client_id: Option<String>, body: Valu
 /// another type, or not shaped like an id at all).
 pub async fn fetch<K: Kind>(state: &AppState, tenant: &str, id: &str) -> ApiResult<Resource> {
     let what = K::NOUN;
+    // The public form (`ver_…`) or the stored one.
+    let id = id.strip_prefix(K::ID_PREFIX).unwrap_or(id);
     if !looks_like_id(id) {
         return Err(ApiError::NotFound { what });
     }
@@ -65,7 +67,7 @@ pub async fn get<K: Kind>(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    Ok(axum::Json(render(&fetch::<K>(&s, &caller.tenant_id, &id).await?)))
+    Ok(axum::Json(K::render(&fetch::<K>(&s, &caller.tenant_id, &id).await?)))
 }
 
 /// `GET /v1/{resources}` for any resource type: ComplyCube's paging, date bounds, `clientId` and
@@ -77,7 +79,7 @@ pub async fn list<K: Kind>(
 ) -> ApiResult<axum::Json<Value>> {
     let q = list_query(&params, K::FILTERS)?;
     let page = s.store.list(&caller.tenant_id, K::KIND, &q).await?;
-    Ok(axum::Json(page_json(&q, page.total, page.items.iter().map(render).collect())))
+    Ok(axum::Json(page_json(&q, page.total, page.items.iter().map(K::render).collect())))
 }
 
 /// A read-modify-write of one resource that loses no concurrent change: reads the resource,

@@ -35,27 +35,36 @@ pub async fn decode_upload(
     data: Option<&str>,
     allowed: &[FileKind],
 ) -> ApiResult<(Vec<u8>, FileKind)> {
+    decode_field(s, "data", data, allowed).await
+}
+
+/// As [`decode_upload`], for the base64 field `field` (errors name it).
+pub async fn decode_field(
+    s: &AppState,
+    field: &str,
+    data: Option<&str>,
+    allowed: &[FileKind],
+) -> ApiResult<(Vec<u8>, FileKind)> {
     let lim = &s.config.limits;
+    let param = Some(field);
     let Some(text) = data else {
         return Err(ApiError::invalid(
             "field_required",
-            "`data` is required (base64 file content)",
-            Some("data"),
+            format!("`{field}` is required (base64 file content)"),
+            param,
         ));
     };
     let bytes = verity_imaging::base64_text::decode(text, lim.image_max_bytes).map_err(|e| match e {
-        verity_imaging::base64_text::Base64Error::TooLarge { max } => ApiError::too_large(
-            "file_too_large",
-            format!("the file is larger than {max} bytes"),
-            Some("data"),
-        ),
-        invalid => ApiError::bad("base64_invalid", format!("`data` is {invalid}"), Some("data")),
+        verity_imaging::base64_text::Base64Error::TooLarge { max } => {
+            ApiError::too_large("file_too_large", format!("`{field}` is larger than {max} bytes"), param)
+        }
+        invalid => ApiError::bad("base64_invalid", format!("`{field}` is {invalid}"), param),
     })?;
     if bytes.len() < lim.image_min_bytes {
         return Err(ApiError::invalid(
             "file_too_small",
-            format!("the file is {} bytes; at least {} are required", bytes.len(), lim.image_min_bytes),
-            Some("data"),
+            format!("`{field}` is {} bytes; at least {} are required", bytes.len(), lim.image_min_bytes),
+            param,
         ));
     }
     let kind = if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -68,16 +77,16 @@ pub async fn decode_upload(
         let names: Vec<&str> = allowed.iter().map(|k| k.content_type()).collect();
         return Err(ApiError::invalid(
             "file_format_unsupported",
-            format!("the file is not one of: {}", names.join(", ")),
-            Some("data"),
+            format!("`{field}` is not one of: {}", names.join(", ")),
+            param,
         ));
     };
     if !allowed.contains(&kind) {
         let names: Vec<&str> = allowed.iter().map(|k| k.content_type()).collect();
         return Err(ApiError::invalid(
             "file_format_unsupported",
-            format!("{} is not accepted here; send {}", kind.content_type(), names.join(" or ")),
-            Some("data"),
+            format!("`{field}`: {} is not accepted here; send {}", kind.content_type(), names.join(" or ")),
+            param,
         ));
     }
     {
@@ -91,7 +100,7 @@ pub async fn decode_upload(
         let (bytes, r) = checked;
         if let Err(e) = r {
             tracing::info!(code = e.code(), detail = %e, "upload refused");
-            return Err(ApiError::invalid(e.code(), e.public_message(), Some("data")));
+            return Err(ApiError::invalid(e.code(), format!("`{field}`: {}", e.public_message()), param));
         }
         Ok((bytes, kind))
     }

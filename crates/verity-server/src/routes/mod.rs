@@ -4,5 +4,6 @@ pub mod clients;
 pub mod documents;
 pub mod intake;
 pub mod media;
+pub mod verify;
 pub mod videos;
 pub mod webhooks;

@@ -20,12 +20,16 @@ use crate::AppState;
 /// Refuses a URL that is malformed or reaches an internal address (see `outbound`). The name
 /// is resolved off the async threads, for 3 s at most (a name that does not resolve in time is
 /// checked again at each delivery).
-async fn check_url(s: &AppState, url: &str) -> ApiResult<()> {
+pub(crate) async fn check_url(s: &AppState, url: &str, param: &str) -> ApiResult<()> {
     let ok = (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2048
         && !url.contains(char::is_whitespace);
     if !ok {
-        return Err(ApiError::invalid("field_invalid", "`url` must be an http(s) URL", Some("url")));
+        return Err(ApiError::invalid(
+            "field_invalid",
+            format!("`{param}` must be an http(s) URL"),
+            Some(param),
+        ));
     }
     let (policy, u) = (s.outbound.clone(), url.to_string());
     let check = tokio::task::spawn_blocking(move || crate::outbound::check_url(&u, &policy));
@@ -35,7 +39,7 @@ async fn check_url(s: &AppState, url: &str) -> ApiResult<()> {
                 crate::outbound::Refusal::Internal => "url_not_allowed",
                 crate::outbound::Refusal::Malformed => "field_invalid",
             };
-            Err(ApiError::invalid(code, refusal.to_string(), Some("url")))
+            Err(ApiError::invalid(code, refusal.to_string(), Some(param)))
         }
         _ => Ok(()),
     }
@@ -106,7 +110,7 @@ pub async fn create(
     let m = json_object(&body)?;
     let mut out = Map::new();
     fields(&m, &mut out, true)?;
-    check_url(&s, out["url"].as_str().unwrap_or_default()).await?;
+    check_url(&s, out["url"].as_str().unwrap_or_default(), "url").await?;
     let q = verity_store::ListQuery { page: 1, page_size: 1, ..Default::default() };
     let max = s.config.webhooks.max_per_tenant;
     if s.store.list(&caller.tenant_id, Webhook::KIND, &q).await?.total >= max {
@@ -135,7 +139,7 @@ pub async fn update(
     let mut patch = Map::new();
     fields(&m, &mut patch, false)?;
     if let Some(url) = patch.get("url").and_then(Value::as_str) {
-        check_url(&s, url).await?;
+        check_url(&s, url, "url").await?;
     }
     let r = modify::<Webhook, _>(&s, &caller.tenant_id, &id, |r| {
         if let Value::Object(b) = &mut r.body {

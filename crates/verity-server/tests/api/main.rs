@@ -254,6 +254,7 @@ mod checks;
 mod hardening;
 mod resources;
 mod uploads;
+mod verify;
 mod webhooks;
 
 // ------------------------------------------------------------------ tests
@@ -424,7 +425,7 @@ fn receiver(statuses: Vec<u16>) -> (String, Received) {
                 if let Some(v) = lower.strip_prefix("content-length:") {
                     len = v.trim().parse().unwrap_or(0);
                 }
-                if lower.starts_with("complycube-signature:") {
+                if lower.starts_with("complycube-signature:") || lower.starts_with("verity-signature:") {
                     sig = h.split_once(':').map(|(_, v)| v.trim().to_string()).unwrap_or_default();
                 }
             }

@@ -1,0 +1,91 @@
+//! One-call verification (`/v1/identity/verify`), the seed's second API surface: a
+//! verification is a resource like the others (stored, tenant-scoped, listed), in the seed's
+//! snake_case form with a `ver_` id. Its decision is made by the same pipeline as the
+//! ComplyCube checks (`verity_checks::verify`), in [`run`]; the edge checks are in
+//! [`request`], the signed delivery to `webhook_url` in [`webhook`], the tenant's decision
+//! policy and signing secret in [`settings`].
+
+pub mod request;
+pub mod run;
+pub mod settings;
+pub mod webhook;
+
+use serde_json::{json, Map, Value};
+use verity_store::time::format_ms;
+use verity_store::Resource;
+
+use crate::resources::{new_resource, Internal, Kind};
+use request::Submission;
+
+/// The resource type.
+pub struct Verification;
+
+impl Kind for Verification {
+    const KIND: &'static str = "verification";
+    const NOUN: &'static str = "verification";
+    const FILTERS: &'static [&'static str] = &["status", "document_type", "country", "risk_level", "mode"];
+    const ID_PREFIX: &'static str = "ver_";
+
+    /// The seed's `identity.verification` object.
+    fn render(r: &Resource) -> Value {
+        let mut out = Map::new();
+        out.insert("id".into(), json!(format!("{}{}", Self::ID_PREFIX, r.id)));
+        if let Value::Object(body) = &r.body {
+            for (k, v) in body {
+                out.insert(k.clone(), v.clone());
+            }
+        }
+        out.insert("created_at".into(), json!(format_ms(r.created_at)));
+        out.insert("updated_at".into(), json!(format_ms(r.updated_at)));
+        Value::Object(out)
+    }
+}
+
+/// The names of a verification's stored files.
+pub const FILES: [&str; 3] = ["document_front", "document_back", "selfie"];
+
+/// A new verification, `pending`: each requested check is `pending` too, the results empty.
+pub fn pending(tenant: &str, sub: &Submission) -> Resource {
+    let checks: Map<String, Value> =
+        sub.checks.iter().map(|c| (c.name().to_string(), json!({"status": "pending"}))).collect();
+    let body = json!({
+        "object": "identity.verification",
+        "status": "pending",
+        "document_type": sub.document_type.name(),
+        "country": sub.country,
+        "mode": sub.mode.name(),
+        "webhook_url": sub.webhook_url,
+        "extracted_data": null,
+        "checks": checks,
+        "risk_score": null,
+        "risk_level": null,
+        "fraud_signals": [],
+        "retryable": false,
+        "metadata": sub.metadata,
+    });
+    new_resource::<Verification>(tenant, None, body)
+}
+
+/// Stores the submission's images (encrypted) and the pending verification.
+pub async fn store(s: &crate::AppState, r: &mut Resource, sub: &Submission) -> crate::error::ApiResult<()> {
+    let mut internal = Internal::default();
+    let images = [Some(&sub.front), sub.back.as_ref(), sub.selfie.as_ref()];
+    for (name, bytes) in FILES.iter().zip(images) {
+        if let Some(b) = bytes {
+            let key = crate::files::key(&r.tenant_id, Verification::KIND, &r.id, name);
+            s.files.put(&key, b).await?;
+            internal.files.insert(name.to_string(), key);
+        }
+    }
+    internal.store_in(r);
+    s.store.insert(r).await?;
+    Ok(())
+}
+
+/// Deletes a verification's files (the resource itself is deleted by the caller).
+pub async fn delete_files(s: &crate::AppState, r: &Resource) -> crate::error::ApiResult<()> {
+    for key in Internal::of(r).files.values() {
+        s.files.delete(key).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! Running a verification: the pipeline (`verity_checks::verify`) on a blocking thread, the
+//! result written into the resource once (a second run finds it finished and stops), and the
+//! delivery to `webhook_url` queued. A sync request runs it in place; the `run_verification`
+//! job runs it for async requests and, as a safety net, for a sync request whose process died.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use verity_checks::verify::{self, CheckName, DocumentType, Request};
+use verity_store::time::now_ms;
+use verity_store::Resource;
+
+use super::{settings, webhook, Verification};
+use crate::error::ApiError;
+use crate::jobs::{Attempt, JobError, JobKind};
+use crate::resources::{modify, Internal, Kind};
+use crate::AppState;
+
+/// Runs one verification.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunVerification {
+    pub tenant_id: String,
+    pub verification_id: String,
+}
+
+impl RunVerification {
+    pub const MAX_ATTEMPTS: i64 = 3;
+}
+
+impl JobKind for RunVerification {
+    const NAME: &'static str = "run_verification";
+
+    async fn run(self, s: &AppState, attempt: Attempt) -> Result<(), JobError> {
+        let (tenant, id) = (self.tenant_id.as_str(), self.verification_id.as_str());
+        let r = match s.store.get(tenant, Verification::KIND, id).await {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(()), // deleted meanwhile
+            Err(e) => return Err(JobError::transient(1000, e)),
+        };
+        if r.body["status"] != "pending" {
+            return Ok(()); // finished by the request that made it
+        }
+        let mut images = Images::default();
+        for (name, key) in &Internal::of(&r).files {
+            let bytes = s.files.get(key).await.map_err(|e| JobError::transient(1000, e))?;
+            images.put(name, bytes);
+        }
+        match finish(s, &r, images).await {
+            Err(e) if attempt.is_last() || matches!(e, JobError::Permanent(_)) => {
+                let message = match &e {
+                    JobError::Transient { error, .. } | JobError::Permanent(error) => error.clone(),
+                };
+                let _ = write(s, tenant, id, error_body("verification_failed", &message)).await;
+                Err(e)
+            }
+            other => other.map(|_| ()),
+        }
+    }
+}
+
+/// The images of a verification.
+#[derive(Default)]
+pub struct Images {
+    pub front: Vec<u8>,
+    pub back: Option<Vec<u8>>,
+    pub selfie: Option<Vec<u8>>,
+}
+
+impl Images {
+    fn put(&mut self, name: &str, bytes: Vec<u8>) {
+        match name {
+            "document_front" => self.front = bytes,
+            "document_back" => self.back = Some(bytes),
+            "selfie" => self.selfie = Some(bytes),
+            _ => {}
+        }
+    }
+}
+
+/// The result fields of a verification that could not be made.
+fn error_body(code: &str, message: &str) -> Value {
+    json!({"status": "error", "error": {"code": code, "message": message}})
+}
+
+/// Runs the pipeline on a pending verification and writes the result. Answers the finished
+/// resource (or the one another run finished first).
+pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resource, JobError> {
+    let started = std::time::Instant::now();
+    let tenant = r.tenant_id.as_str();
+    let policy =
+        settings::policy_of(&settings::load(s, tenant).await.map_err(|e| JobError::transient(1000, e))?);
+    let document_type = r.body["document_type"].as_str().and_then(DocumentType::parse);
+    let Some(document_type) = document_type else {
+        return write(s, tenant, &r.id, error_body("verification_failed", "malformed verification")).await;
+    };
+    let checks: Vec<CheckName> = r.body["checks"]
+        .as_object()
+        .map(|m| m.keys().filter_map(|k| CheckName::parse(k)).collect())
+        .unwrap_or_default();
+    let country = r.body["country"].as_str().unwrap_or_default().to_string();
+    let today = verity_mrz::Date::from_unix_days(now_ms().div_euclid(86_400_000));
+    let engines = s.engines.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let faces = engines.face.as_ref().map(|f| f.as_ref()).map_err(Clone::clone);
+        let reader = engines.document.as_ref().map(|d| d.as_ref()).map_err(Clone::clone);
+        let req = Request {
+            front: &images.front,
+            back: images.back.as_deref(),
+            selfie: images.selfie.as_deref(),
+            document_type,
+            country,
+            checks,
+            today,
+            policy,
+        };
+        verify::verify(faces, reader, &req)
+    })
+    .await
+    .map_err(|e| JobError::Permanent(format!("the verification stopped: {e}")))?;
+    let body = match outcome {
+        Ok(v) => result_body(&v, r),
+        Err(message) => error_body("document_unreadable", &message),
+    };
+    let done = write(s, tenant, &r.id, body).await?;
+    let status = done.body["status"].as_str().unwrap_or("error").to_string();
+    s.metrics.check_done("verification", &status, started.elapsed().as_millis() as u64);
+    Ok(done)
+}
+
+/// The result fields of a finished verification (a requested check the pipeline does not run
+/// is reported `not_performed` with the reason).
+fn result_body(v: &verify::Verification, r: &Resource) -> Value {
+    let mut out = serde_json::to_value(v).unwrap_or_else(|_| json!({}));
+    if r.body["checks"].get("duplicate").is_some() {
+        out["checks"]["duplicate"] = json!({
+            "status": "not_performed",
+            "confidence": 0.0,
+            "reason": "duplicate detection is not available yet",
+        });
+    }
+    out
+}
+
+/// Writes the result fields into a pending verification and queues the delivery to its
+/// `webhook_url`; a verification another run finished first is left as it is.
+async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<Resource, JobError> {
+    let written = modify::<Verification, _>(s, tenant, id, |r| {
+        if r.body["status"] != "pending" {
+            return Err(ApiError::Conflict("already finished".into()));
+        }
+        if let (Some(body), Some(new)) = (r.body.as_object_mut(), fields.as_object()) {
+            for (k, v) in new {
+                body.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(())
+    })
+    .await;
+    match written {
+        Ok(r) => {
+            webhook::queue(s, &r).await.map_err(|e| JobError::transient(1000, e))?;
+            Ok(r)
+        }
+        Err(ApiError::Conflict(_)) => s
+            .store
+            .get(tenant, Verification::KIND, id)
+            .await
+            .map_err(|e| JobError::transient(1000, e))?
+            .ok_or_else(|| JobError::Permanent("the verification was deleted".into())),
+        Err(ApiError::NotFound { .. }) => Err(JobError::Permanent("the verification was deleted".into())),
+        Err(e) => Err(JobError::transient(1000, e)),
+    }
+}
