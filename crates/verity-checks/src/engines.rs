@@ -19,6 +19,8 @@ pub struct SelfieFacts {
     /// The subject's face, or why none was found.
     pub face: Result<SelfieFace, String>,
     pub liveness: LivenessFacts,
+    /// The picture's perceptual hash (`duplicates::dhash`).
+    pub dhash: u64,
 }
 
 /// The subject's face on a selfie.
@@ -154,7 +156,7 @@ impl FaceChecks for ModelFaces {
             }),
             Err(e) => Err(e.to_string()),
         };
-        Ok(SelfieFacts { face, liveness })
+        Ok(SelfieFacts { face, liveness, dhash: crate::duplicates::dhash(&img.image) })
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Option<Embedding>, String> {

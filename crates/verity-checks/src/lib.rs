@@ -12,6 +12,7 @@
 //! Nothing here knows HTTP or SQL: loading the inputs and storing the results is the caller's.
 
 pub mod document;
+pub mod duplicates;
 pub mod engines;
 pub mod face_auth;
 pub mod identity;

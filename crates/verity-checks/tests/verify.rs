@@ -71,6 +71,7 @@ fn request<'a>(doc: &'a synth::Synthetic, selfie: &'a [u8], t: DocumentType, tod
         checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],
         today,
         policy: Policy::default(),
+        gallery: None,
     }
 }
 
@@ -156,4 +157,57 @@ fn a_screen_replay_selfie_fails_liveness_and_a_faceless_selfie_is_a_result() {
     assert!(codes(&v).contains(&"NO_FACE_IN_SELFIE"), "{json:#}");
     assert_eq!(v.checks.face_match.as_ref().map(|c| c.status), Some(CheckStatus::NotPerformed));
     assert_ne!(v.status, Decision::Verified);
+}
+
+#[test]
+fn the_same_face_under_another_identity_and_the_same_document_under_another_face_are_duplicates() {
+    use verity_checks::duplicates::Gallery;
+    let first = document("Abdullah_Gul_0001", Format::Td3, 7);
+    let selfie_a = selfie("Abdullah_Gul_0006");
+    let mut req = request(&first, &selfie_a, DocumentType::Passport, TODAY);
+    req.checks.push(CheckName::Duplicate);
+    let empty = Gallery::default();
+    req.gallery = Some(&empty);
+    let v = run(&req);
+    let json = serde_json::to_value(&v).expect("json");
+    let dup = v.checks.duplicate.as_ref().expect("duplicate check");
+    assert_eq!(dup.status, CheckStatus::Passed, "{json:#}");
+    assert!(v.fingerprint.selfie.is_some() && v.fingerprint.portrait.is_some());
+    assert!(v.fingerprint.identity.document.is_some(), "{:?}", v.fingerprint.identity);
+    let mut gallery = Gallery::default();
+    gallery.insert("ver_first", v.fingerprint.clone());
+
+    // The same person again with the same passport: listed, not flagged.
+    let selfie_b = selfie("Abdullah_Gul_0007");
+    let mut again = request(&first, &selfie_b, DocumentType::Passport, TODAY);
+    again.checks.push(CheckName::Duplicate);
+    again.gallery = Some(&gallery);
+    let v = run(&again);
+    let json = serde_json::to_value(&v).expect("json");
+    let dup = v.checks.duplicate.as_ref().expect("duplicate check");
+    assert_eq!(dup.status, CheckStatus::Passed, "{json:#}");
+    assert!(dup.matches.iter().all(|m| m.same_identity && m.verification_id == "ver_first"), "{json:#}");
+    assert!(!dup.matches.is_empty(), "{json:#}");
+
+    // The same face on another passport (another identity): a duplicate face.
+    let second = document("Abdullah_Gul_0008", Format::Td3, 8);
+    let mut other_identity = request(&second, &selfie_b, DocumentType::Passport, TODAY);
+    other_identity.checks.push(CheckName::Duplicate);
+    other_identity.gallery = Some(&gallery);
+    let v = run(&other_identity);
+    let json = serde_json::to_value(&v).expect("json");
+    assert!(codes(&v).contains(&"DUPLICATE_FACE"), "{json:#}");
+    assert_eq!(v.checks.duplicate.as_ref().map(|d| d.status), Some(CheckStatus::Failed));
+    assert_ne!(v.status, Decision::Verified);
+
+    // The first passport with another person's selfie: the same document under another face
+    // (and the same front picture sent again with a different selfie).
+    let stranger = selfie("Andre_Agassi_0001");
+    let mut borrowed = request(&first, &stranger, DocumentType::Passport, TODAY);
+    borrowed.checks.push(CheckName::Duplicate);
+    borrowed.gallery = Some(&gallery);
+    let v = run(&borrowed);
+    let json = serde_json::to_value(&v).expect("json");
+    let c = codes(&v);
+    assert!(c.contains(&"DUPLICATE_DOCUMENT") && c.contains(&"RESUBMITTED_IMAGE"), "{json:#}");
 }

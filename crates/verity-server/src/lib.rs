@@ -66,6 +66,8 @@ pub struct AppState {
     pub outbound: outbound::Policy,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub proxies: Arc<Vec<outbound::Cidr>>,
+    /// Each tenant's earlier verifications, for duplicate searches.
+    pub galleries: Arc<verification::gallery::Galleries>,
 }
 
 /// Errors of start-up.
@@ -106,6 +108,7 @@ impl AppState {
             outbound: outbound::Policy::new(&config.webhooks.allow_addresses),
             proxies: Arc::new(outbound::networks(&config.limits.trusted_proxies)),
             metrics: Arc::new(metrics::Metrics::default()),
+            galleries: Arc::new(verification::gallery::Galleries::default()),
             config: Arc::new(config),
         }
     }

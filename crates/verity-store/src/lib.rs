@@ -177,6 +177,18 @@ pub struct Delivery {
     pub created_at: i64,
 }
 
+/// What is kept of a verification for duplicate searches: `data` is the pipeline's fingerprint
+/// (JSON: identity key, face embeddings, image hashes); `None` is a tombstone saying the owner's
+/// fingerprints were deleted (so every process's in-memory gallery forgets them too).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FingerprintRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub owner_id: String,
+    pub data: Option<String>,
+    pub created_at: i64,
+}
+
 /// Everything Verity stores outside object storage.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -221,6 +233,13 @@ pub trait Storage: Send + Sync {
     async fn event(&self, id: &str) -> Result<Option<Event>>;
     async fn insert_delivery(&self, tenant_id: &str, d: &Delivery) -> Result<()>;
     async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>>;
+
+    async fn insert_fingerprint(&self, f: &FingerprintRow) -> Result<()>;
+    /// A tenant's fingerprints and tombstones created at or after `since` (unix ms), oldest
+    /// first.
+    async fn fingerprints_since(&self, tenant_id: &str, since: i64) -> Result<Vec<FingerprintRow>>;
+    /// Deletes the fingerprints of `tombstone.owner_id` and stores the tombstone.
+    async fn delete_fingerprints(&self, tombstone: &FingerprintRow) -> Result<()>;
 }
 
 /// Connects to the store named by `url` and runs the migrations.

@@ -37,4 +37,14 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
         "internal state out of the public body",
         &["ALTER TABLE resources ADD COLUMN internal TEXT NOT NULL DEFAULT '{}'"],
     ),
+    (
+        4,
+        "fingerprints of verifications for duplicate searches",
+        &[
+            "CREATE TABLE fingerprints (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, owner_id TEXT NOT NULL, \
+         data TEXT, created_at BIGINT NOT NULL)",
+            "CREATE INDEX fingerprints_tenant ON fingerprints (tenant_id, created_at)",
+            "CREATE INDEX fingerprints_owner ON fingerprints (tenant_id, owner_id)",
+        ],
+    ),
 ];

@@ -3,20 +3,23 @@
 //! and a decision out. The same engines and facts as the ComplyCube checks; the signals, the
 //! score and the decision rule are in [`signals`], the extracted data in [`extract`].
 
+mod document;
+pub mod duplicate;
 pub mod extract;
+mod face;
 pub mod signals;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use verity_document::examine::{Examination, ExamineOptions, TextReading};
 use verity_face::Embedding;
-use verity_liveness::photo::Status;
 use verity_mrz::Date;
 
 pub use extract::ExtractedData;
 pub use signals::{Decision, FraudSignal, Policy, RiskLevel, Severity};
 
-use crate::engines::{DocumentReader, FaceChecks, LivenessFacts, SelfieFacts};
+use crate::duplicates::{Fingerprint, Gallery, Identity, ImageHash};
+use crate::engines::{DocumentReader, FaceChecks, SelfieFacts};
+pub use duplicate::DuplicateCheck;
 
 /// The document types of the seed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +183,8 @@ pub struct Checks {
     pub liveness: Option<LivenessCheck>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fraud: Option<FraudCheck>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<DuplicateCheck>,
 }
 
 impl Checks {
@@ -189,6 +194,7 @@ impl Checks {
             self.face_match.as_ref().map(|c| c.status),
             self.liveness.as_ref().map(|c| c.status),
             self.fraud.as_ref().map(|c| c.status),
+            self.duplicate.as_ref().map(|c| c.status),
         ]
         .into_iter()
         .flatten()
@@ -205,10 +211,12 @@ pub struct Request<'a> {
     pub document_type: DocumentType,
     /// ISO 3166-1 alpha-2, upper case.
     pub country: String,
-    /// The checks to run (`duplicate` is run by the caller, which holds the gallery).
+    /// The checks to run.
     pub checks: Vec<CheckName>,
     pub today: Date,
     pub policy: Policy,
+    /// The tenant's earlier verifications, for the `duplicate` check (`None`: not performed).
+    pub gallery: Option<&'a Gallery>,
 }
 
 /// The outcome of a verification (the server adds id, timestamps, metadata and duplicates).
@@ -222,11 +230,9 @@ pub struct Verification {
     pub fraud_signals: Vec<FraudSignal>,
     /// Every failing signal is about image quality: the user may try again.
     pub retryable: bool,
-    /// The selfie's and the document portrait's embeddings (for the duplicate search).
+    /// What the gallery keeps of this verification for later duplicate searches.
     #[serde(skip)]
-    pub selfie_embedding: Option<Embedding>,
-    #[serde(skip)]
-    pub portrait_embedding: Option<Embedding>,
+    pub fingerprint: Fingerprint,
 }
 
 /// Verifies. `Err` when the document cannot be read at all (the caller reports an error).
@@ -245,6 +251,7 @@ pub fn verify(
     let back = req.back.map(|b| decode("back", b)).transpose()?;
     let read_document = want(CheckName::Ocr) || want(CheckName::Fraud);
     let face_checks = want(CheckName::FaceMatch) || want(CheckName::Liveness);
+    let duplicates = want(CheckName::Duplicate);
     let (examination, (selfie, portrait)) = crate::both(
         || -> Option<Result<Examination, String>> {
             read_document.then(|| {
@@ -260,7 +267,7 @@ pub fn verify(
         || {
             crate::both(
                 || -> Option<Result<SelfieFacts, String>> {
-                    let selfie = req.selfie.filter(|_| face_checks)?;
+                    let selfie = req.selfie.filter(|_| face_checks || duplicates)?;
                     Some(
                         faces
                             .as_ref()
@@ -269,7 +276,7 @@ pub fn verify(
                     )
                 },
                 || -> Option<Result<Embedding, String>> {
-                    (want(CheckName::FaceMatch) && req.selfie.is_some()).then(|| {
+                    ((want(CheckName::FaceMatch) && req.selfie.is_some()) || duplicates).then(|| {
                         faces
                             .as_ref()
                             .map_err(|e| format!("face engine unavailable: {e}"))
@@ -283,21 +290,37 @@ pub fn verify(
     let mut checks = Checks::default();
     let mut extracted = ExtractedData::empty();
     if let Some(ex) = &examination {
-        document_signals(ex, req, &mut signals, &mut checks, &mut extracted);
+        document::document_signals(ex, req, &mut signals, &mut checks, &mut extracted);
     }
-    let mut selfie_embedding = None;
-    let mut portrait_embedding = None;
+    let selfie_facts = selfie.as_ref().and_then(|r| r.as_ref().ok());
+    let mut fingerprint = Fingerprint {
+        identity: identity_of(&extracted),
+        selfie: selfie_facts.and_then(|f| f.face.as_ref().ok()).map(|f| f.embedding.0.clone()),
+        portrait: portrait.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.0.clone()),
+        images: vec![("document_front".into(), ImageHash::of(req.front, &front.image))],
+    };
+    if let (Some(b), Some(d)) = (req.back, &back) {
+        fingerprint.images.push(("document_back".into(), ImageHash::of(b, &d.image)));
+    }
+    if let (Some(b), Some(f)) = (req.selfie, selfie_facts) {
+        use sha2::Digest;
+        fingerprint
+            .images
+            .push(("selfie".into(), ImageHash { sha256: sha2::Sha256::digest(b).into(), dhash: f.dhash }));
+    }
     if face_checks {
-        face_signals(
-            faces,
-            selfie,
-            portrait,
-            req,
-            &mut signals,
-            &mut checks,
-            &mut selfie_embedding,
-            &mut portrait_embedding,
-        );
+        face::face_signals(faces.clone(), selfie, portrait, req, &mut signals, &mut checks);
+    }
+    if duplicates {
+        checks.duplicate = Some(match req.gallery {
+            Some(g) => duplicate::check(g, &fingerprint, faces.as_ref().ok().copied(), &mut signals),
+            None => DuplicateCheck {
+                status: CheckStatus::NotPerformed,
+                confidence: 0.0,
+                matches: Vec::new(),
+                reason: Some("no gallery of earlier verifications was given".into()),
+            },
+        });
     }
     let complete_before_fraud = checks.statuses().iter().all(|s| *s == CheckStatus::Passed);
     let preview = signals::risk(&signals, &req.policy, complete_before_fraud);
@@ -334,254 +357,19 @@ pub fn verify(
         risk_level: risk.level,
         fraud_signals: signals,
         retryable: risk.retryable,
-        selfie_embedding,
-        portrait_embedding,
+        fingerprint,
     })
 }
 
-/// The document's signals, the OCR check and the extracted data.
-fn document_signals(
-    ex: &Result<Examination, String>,
-    req: &Request<'_>,
-    out: &mut Vec<FraudSignal>,
-    checks: &mut Checks,
-    extracted: &mut ExtractedData,
-) {
-    let ocr = &mut checks.ocr;
-    let wants_ocr = req.checks.contains(&CheckName::Ocr);
-    let ex = match ex {
-        Ok(ex) => ex,
-        Err(e) => {
-            if wants_ocr {
-                *ocr = Some(OcrCheck {
-                    status: CheckStatus::NotPerformed,
-                    confidence: 0.0,
-                    reason: Some(e.clone()),
-                });
-            }
-            return;
-        }
-    };
-    for (side, f) in &ex.forensics {
-        if let Some(sw) = &f.editing_software {
-            out.push(signals::EDITING_SOFTWARE.signal(
-                format!("the {side} image was edited with {sw}"),
-                json!({"side": side, "software": sw}),
-            ));
-        }
-        if f.truncated {
-            out.push(
-                signals::IMAGE_CUT_OFF.signal(
-                    format!("the {side} image is cut off (an incomplete file)"),
-                    json!({"side": side}),
-                ),
-            );
-        }
-        if f.grayscale {
-            out.push(signals::BLACK_AND_WHITE_COPY.signal(
-                format!("the {side} image has no colour: a black-and-white copy"),
-                json!({"side": side, "colourfulness": round3(f.colourfulness)}),
-            ));
-        }
-    }
-    let Some((side, reading)) = ex.mrz() else {
-        if req.document_type.is_card() && req.back.is_none() {
-            out.push(signals::BACK_SIDE_MISSING.signal(
-                "no machine-readable zone on the front, and no back was sent (cards often carry it there)",
-                json!({}),
-            ));
-        }
-        out.push(signals::MRZ_NOT_FOUND.signal(
-            "no machine-readable zone was found on the document",
-            json!({"sides_read": ex.reads.len()}),
-        ));
-        if wants_ocr {
-            *ocr = Some(OcrCheck {
-                status: CheckStatus::Failed,
-                confidence: 0.0,
-                reason: Some("no machine-readable zone found".into()),
-            });
-        }
-        return;
-    };
-    *extracted = ExtractedData::from_mrz(reading);
-    if wants_ocr {
-        *ocr = Some(OcrCheck {
-            status: if reading.valid { CheckStatus::Passed } else { CheckStatus::Failed },
-            confidence: round3(reading.confidence),
-            reason: (!reading.valid).then(|| "the machine-readable zone does not verify".into()),
-        });
-    }
-    let Some(m) = reading.mrz.as_ref() else { return };
-    let failed: Vec<&str> = m.checks.iter().filter(|c| !c.valid).map(|c| c.name).collect();
-    if !failed.is_empty() {
-        out.push(signals::MRZ_CHECK_DIGIT_FAILED.signal(
-            format!("check digits fail: {}", failed.join(", ")),
-            json!({"side": side, "failed": failed}),
-        ));
-    }
-    if !reading.low_confidence_fields.is_empty() {
-        out.push(signals::MRZ_LOW_CONFIDENCE.signal(
-            format!("read with low confidence: {}", reading.low_confidence_fields.join(", ")),
-            json!({"fields": reading.low_confidence_fields, "min_probability": round3(reading.unchecked_min_p)}),
-        ));
-    }
-    if let Some(exp) = &m.expiry_date {
-        if (exp.year, exp.month, exp.day) < (req.today.year, req.today.month, req.today.day) {
-            out.push(signals::DOCUMENT_EXPIRED.signal(
-                "the document has expired",
-                json!({"expiry_date": extracted.expiry_date, "today": format!("{:04}-{:02}-{:02}", req.today.year, req.today.month, req.today.day)}),
-            ));
-        }
-    }
-    if let Some(dob) = &m.birth_date {
-        let age = dob.years_until(&req.today);
-        if age < req.policy.minimum_age {
-            out.push(signals::UNDERAGE.signal(
-                format!("the holder is {age}, under {}", req.policy.minimum_age),
-                json!({"age": age, "minimum_age": req.policy.minimum_age}),
-            ));
-        }
-    }
-    if !req.document_type.fits_code(&m.document_code) {
-        out.push(signals::DOCUMENT_TYPE_MISMATCH.signal(
-            format!("declared {}, but the document code is {}", req.document_type.name(), m.document_code),
-            json!({"declared": req.document_type.name(), "document_code": m.document_code}),
-        ));
-    }
-    let issuer = m.issuing_state.as_ref().and_then(|c| c.iso_alpha2);
-    if let Some(iso) = issuer.filter(|iso| !iso.eq_ignore_ascii_case(&req.country)) {
-        out.push(signals::COUNTRY_MISMATCH.signal(
-            format!("declared {}, but the document was issued by {iso}", req.country),
-            json!({"declared": req.country, "issuing_country": iso}),
-        ));
-    }
-}
-
-/// The face match and liveness checks and their signals.
-#[allow(clippy::too_many_arguments)]
-fn face_signals(
-    faces: Result<&dyn FaceChecks, String>,
-    selfie: Option<Result<SelfieFacts, String>>,
-    portrait: Option<Result<Embedding, String>>,
-    req: &Request<'_>,
-    out: &mut Vec<FraudSignal>,
-    checks: &mut Checks,
-    selfie_embedding: &mut Option<Embedding>,
-    portrait_embedding: &mut Option<Embedding>,
-) {
-    let want = |c: CheckName| req.checks.contains(&c);
-    let not_performed_face = |why: String| FaceMatchCheck {
-        status: CheckStatus::NotPerformed,
-        confidence: 0.0,
-        similarity_score: None,
-        threshold: 0.0,
-        reason: Some(why),
-    };
-    let not_performed_live = |why: String| LivenessCheck {
-        status: CheckStatus::NotPerformed,
-        confidence: 0.0,
-        is_live: None,
-        spoof_probability: None,
-        reason: Some(why),
-    };
-    let selfie = match selfie {
-        None => {
-            let why = "no selfie was sent".to_string();
-            if want(CheckName::FaceMatch) {
-                checks.face_match = Some(not_performed_face(why.clone()));
-            }
-            if want(CheckName::Liveness) {
-                checks.liveness = Some(not_performed_live(why));
-            }
-            return;
-        }
-        Some(Err(e)) => {
-            if want(CheckName::FaceMatch) {
-                checks.face_match = Some(not_performed_face(e.clone()));
-            }
-            if want(CheckName::Liveness) {
-                checks.liveness = Some(not_performed_live(e));
-            }
-            return;
-        }
-        Some(Ok(s)) => s,
-    };
-    match &selfie.face {
-        Ok(f) => {
-            *selfie_embedding = Some(f.embedding.clone());
-            if let Some(why) = &f.multiple_faces {
-                out.push(signals::MULTIPLE_FACES.signal(format!("selfie: {why}"), json!({})));
-            }
-        }
-        Err(e) => out
-            .push(signals::NO_FACE_IN_SELFIE.signal("no face was found in the selfie", json!({"detail": e}))),
-    }
-    if want(CheckName::FaceMatch) {
-        let portrait = portrait.unwrap_or_else(|| Err("not searched".into()));
-        if let Ok(p) = &portrait {
-            *portrait_embedding = Some(p.clone());
-        } else {
-            out.push(signals::NO_FACE_ON_DOCUMENT.signal(
-                "no face was found on the document's front",
-                json!({"detail": portrait.as_ref().err()}),
-            ));
-        }
-        checks.face_match = Some(match (&selfie.face, &portrait, faces) {
-            (Ok(s), Ok(p), Ok(engine)) => {
-                let m = engine.compare(&s.embedding, p);
-                if !m.is_match {
-                    // 300 points at the threshold, up to 500 as the similarity falls 0.2 below it.
-                    let gap = (m.threshold - m.similarity).max(0.0);
-                    let points = 300 + ((gap / 0.2).min(1.0) * 200.0).round() as u32;
-                    out.push(signals::FACE_MISMATCH.scaled(
-                        points,
-                        "the selfie and the document's portrait are not the same person",
-                        json!({"similarity": round3(m.similarity), "threshold": round3(m.threshold)}),
-                    ));
-                }
-                FaceMatchCheck {
-                    status: if m.is_match { CheckStatus::Passed } else { CheckStatus::Failed },
-                    confidence: round3(if m.is_match { m.score / 100.0 } else { 1.0 - m.score / 100.0 }),
-                    similarity_score: Some(round3(m.similarity)),
-                    threshold: round3(m.threshold),
-                    reason: None,
-                }
-            }
-            (Err(_), _, _) => not_performed_face("no face in the selfie".into()),
-            (_, Err(_), _) => not_performed_face("no face on the document".into()),
-            (_, _, Err(e)) => not_performed_face(format!("face engine unavailable: {e}")),
-        });
-    }
-    if want(CheckName::Liveness) {
-        checks.liveness = Some(match &selfie.liveness {
-            LivenessFacts::Unavailable(e) => not_performed_live(format!("liveness engine unavailable: {e}")),
-            LivenessFacts::NotAssessed(e) => not_performed_live(format!("liveness not assessed: {e}")),
-            LivenessFacts::Assessed(p) => {
-                let replay: Vec<&str> =
-                    p.reasons.iter().map(String::as_str).filter(|r| *r != "passive_pad").collect();
-                let pad_failed = p.signals.passive_pad.status == Status::Spoof;
-                let fused = p.signals.passive_pad.value.unwrap_or(0.0) as f32;
-                if pad_failed {
-                    out.push(signals::LIVENESS_FAILED.signal(
-                        format!("the selfie is not of a live person (liveness score {:.0}/100)", p.score),
-                        json!({"score": p.score, "live_probability": round3(fused)}),
-                    ));
-                }
-                if !replay.is_empty() {
-                    out.push(signals::SCREEN_OR_PRINT_REPLAY.signal(
-                        format!("the selfie shows a screen or a print: {}", replay.join(", ")),
-                        json!({"signals": replay}),
-                    ));
-                }
-                LivenessCheck {
-                    status: if p.live { CheckStatus::Passed } else { CheckStatus::Failed },
-                    confidence: round3(((p.score - 50.0).abs() / 50.0).min(1.0)),
-                    is_live: Some(p.live),
-                    spoof_probability: Some(round3(1.0 - fused)),
-                    reason: None,
-                }
-            }
-        });
+/// Who the extracted data says the holder is: the document number (MRZ fillers removed) and
+/// `LAST|FIRST|date of birth` when all three were read.
+fn identity_of(d: &ExtractedData) -> Identity {
+    let norm = |s: &str| s.trim().to_uppercase();
+    Identity {
+        document: d.document_number.as_deref().map(|n| norm(n).replace('<', "")).filter(|n| !n.is_empty()),
+        person: match (&d.last_name, &d.first_name, &d.date_of_birth) {
+            (Some(l), Some(f), Some(b)) => Some(format!("{}|{}|{b}", norm(l), norm(f))),
+            _ => None,
+        },
     }
 }

@@ -72,6 +72,9 @@ signals! {
     LIVENESS_FAILED = "LIVENESS_FAILED", Critical, 400, false;
     SCREEN_OR_PRINT_REPLAY = "SCREEN_OR_PRINT_REPLAY", Critical, 500, false;
     LOW_IMAGE_QUALITY = "LOW_IMAGE_QUALITY", Low, 50, true;
+    DUPLICATE_FACE = "DUPLICATE_FACE", High, 400, false;
+    DUPLICATE_DOCUMENT = "DUPLICATE_DOCUMENT", High, 400, false;
+    RESUBMITTED_IMAGE = "RESUBMITTED_IMAGE", Medium, 250, false;
 }
 
 impl Kind {

@@ -98,7 +98,12 @@ pub(super) fn schemas(cfg: &Config) -> Value {
                 "face_match": check(vec![("similarity_score", nullable("number")), ("threshold", s("number"))]),
                 "liveness": check(vec![("is_live", nullable("boolean")), ("spoof_probability", nullable("number"))]),
                 "fraud": check(vec![("tampering_detected", s("boolean")), ("signals", json!({"type": "array", "items": enumeration(&codes)}))]),
-                "duplicate": check(vec![]),
+                "duplicate": check(vec![("matches", json!({"type": "array", "description": "Earlier verifications of this tenant that matched, most similar first (at most 10)",
+                    "items": {"type": "object", "properties": {
+                        "verification_id": s("string"),
+                        "kind": enumeration(&["face", "document_number", "image"]),
+                        "similarity": desc("number", "Cosine similarity, for a face"),
+                        "same_identity": desc("boolean", "Both name the same holder: a returning customer, not a duplicate")}}}))]),
             }},
             "risk_score": {"type": ["integer", "null"], "minimum": 0, "maximum": 1000},
             "risk_level": {"type": ["string", "null"], "enum": ["low", "medium", "high", "critical", null]},

@@ -5,6 +5,7 @@
 //! [`request`], the signed delivery to `webhook_url` in [`webhook`], the tenant's decision
 //! policy and signing secret in [`settings`].
 
+pub mod gallery;
 pub mod request;
 pub mod run;
 pub mod settings;
@@ -82,10 +83,12 @@ pub async fn store(s: &crate::AppState, r: &mut Resource, sub: &Submission) -> c
     Ok(())
 }
 
-/// Deletes a verification's files (the resource itself is deleted by the caller).
+/// Deletes a verification's files and fingerprint (the resource itself is deleted by the
+/// caller).
 pub async fn delete_files(s: &crate::AppState, r: &Resource) -> crate::error::ApiResult<()> {
     for key in Internal::of(r).files.values() {
         s.files.delete(key).await?;
     }
+    gallery::forget(s, &r.tenant_id, &format!("{}{}", Verification::ID_PREFIX, r.id)).await?;
     Ok(())
 }

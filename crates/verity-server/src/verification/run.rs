@@ -9,7 +9,7 @@ use verity_checks::verify::{self, CheckName, DocumentType, Request};
 use verity_store::time::now_ms;
 use verity_store::Resource;
 
-use super::{settings, webhook, Verification};
+use super::{gallery, settings, webhook, Verification};
 use crate::error::ApiError;
 use crate::jobs::{Attempt, JobError, JobKind};
 use crate::resources::{modify, Internal, Kind};
@@ -91,7 +91,9 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         settings::policy_of(&settings::load(s, tenant).await.map_err(|e| JobError::transient(1000, e))?);
     let document_type = r.body["document_type"].as_str().and_then(DocumentType::parse);
     let Some(document_type) = document_type else {
-        return write(s, tenant, &r.id, error_body("verification_failed", "malformed verification")).await;
+        return Ok(write(s, tenant, &r.id, error_body("verification_failed", "malformed verification"))
+            .await?
+            .0);
     };
     let checks: Vec<CheckName> = r.body["checks"]
         .as_object()
@@ -100,9 +102,15 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     let country = r.body["country"].as_str().unwrap_or_default().to_string();
     let today = verity_mrz::Date::from_unix_days(now_ms().div_euclid(86_400_000));
     let engines = s.engines.clone();
+    let tenant_gallery = if checks.contains(&CheckName::Duplicate) {
+        Some(gallery::current(s, tenant).await.map_err(|e| JobError::transient(1000, e))?)
+    } else {
+        None
+    };
     let outcome = tokio::task::spawn_blocking(move || {
         let faces = engines.face.as_ref().map(|f| f.as_ref()).map_err(Clone::clone);
         let reader = engines.document.as_ref().map(|d| d.as_ref()).map_err(Clone::clone);
+        let searched = tenant_gallery.as_ref().map(|g| g.gallery.read().unwrap_or_else(|p| p.into_inner()));
         let req = Request {
             front: &images.front,
             back: images.back.as_deref(),
@@ -112,38 +120,33 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
             checks,
             today,
             policy,
+            gallery: searched.as_deref(),
         };
         verify::verify(faces, reader, &req)
     })
     .await
     .map_err(|e| JobError::Permanent(format!("the verification stopped: {e}")))?;
-    let body = match outcome {
-        Ok(v) => result_body(&v, r),
-        Err(message) => error_body("document_unreadable", &message),
+    let (body, fingerprint) = match outcome {
+        Ok(v) => (serde_json::to_value(&v).unwrap_or_else(|_| json!({})), Some(v.fingerprint)),
+        Err(message) => (error_body("document_unreadable", &message), None),
     };
-    let done = write(s, tenant, &r.id, body).await?;
+    let (done, ours) = write(s, tenant, &r.id, body).await?;
+    if let Some(f) = fingerprint.filter(|_| ours) {
+        // Kept for later duplicate searches, deleted with the verification.
+        let owner = format!("{}{}", Verification::ID_PREFIX, r.id);
+        if let Err(e) = gallery::record(s, tenant, &owner, &f).await {
+            tracing::error!(verification = %r.id, error = %e, "cannot keep the fingerprint");
+        }
+    }
     let status = done.body["status"].as_str().unwrap_or("error").to_string();
     s.metrics.check_done("verification", &status, started.elapsed().as_millis() as u64);
     Ok(done)
 }
 
-/// The result fields of a finished verification (a requested check the pipeline does not run
-/// is reported `not_performed` with the reason).
-fn result_body(v: &verify::Verification, r: &Resource) -> Value {
-    let mut out = serde_json::to_value(v).unwrap_or_else(|_| json!({}));
-    if r.body["checks"].get("duplicate").is_some() {
-        out["checks"]["duplicate"] = json!({
-            "status": "not_performed",
-            "confidence": 0.0,
-            "reason": "duplicate detection is not available yet",
-        });
-    }
-    out
-}
-
 /// Writes the result fields into a pending verification and queues the delivery to its
 /// `webhook_url`; a verification another run finished first is left as it is.
-async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<Resource, JobError> {
+/// Answers the verification and whether this call wrote it.
+async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<(Resource, bool), JobError> {
     let written = modify::<Verification, _>(s, tenant, id, |r| {
         if r.body["status"] != "pending" {
             return Err(ApiError::Conflict("already finished".into()));
@@ -159,14 +162,16 @@ async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<Re
     match written {
         Ok(r) => {
             webhook::queue(s, &r).await.map_err(|e| JobError::transient(1000, e))?;
-            Ok(r)
+            Ok((r, true))
         }
-        Err(ApiError::Conflict(_)) => s
-            .store
-            .get(tenant, Verification::KIND, id)
-            .await
-            .map_err(|e| JobError::transient(1000, e))?
-            .ok_or_else(|| JobError::Permanent("the verification was deleted".into())),
+        Err(ApiError::Conflict(_)) => {
+            let r = s
+                .store
+                .get(tenant, Verification::KIND, id)
+                .await
+                .map_err(|e| JobError::transient(1000, e))?;
+            r.map(|r| (r, false)).ok_or_else(|| JobError::Permanent("the verification was deleted".into()))
+        }
         Err(ApiError::NotFound { .. }) => Err(JobError::Permanent("the verification was deleted".into())),
         Err(e) => Err(JobError::transient(1000, e)),
     }

@@ -13,10 +13,15 @@ fn today() -> verity_mrz::Date {
 /// A synthetic passport with `name`'s face whose dates satisfy `ok` (seeds are tried in turn,
 /// so the document is the same on every run of the same day), and its issuer (alpha-2).
 fn passport(name: &str, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, String) {
+    passport_from(name, 1, ok)
+}
+
+/// As [`passport`], trying seeds from `first` (another document of the same face).
+fn passport_from(name: &str, first: u64, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, String) {
     let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH)).expect("OCR-B (scripts/setup)");
     let font = synth::font(&bytes).expect("font");
     let face = image::imageops::crop_imm(&lfw(name), 50, 40, 150, 185).to_image();
-    for seed in 1..200 {
+    for seed in first..first + 200 {
         let doc = synth::generate_with_portrait(
             &mut Rng::new(seed),
             &font,
@@ -114,7 +119,7 @@ fn a_sync_verification_verifies_the_holder_and_rejects_another_person() {
     assert_eq!(v["checks"]["face_match"]["status"], "passed");
     assert_eq!(v["checks"]["liveness"]["is_live"], true);
     assert_eq!(v["checks"]["ocr"]["status"], "passed");
-    assert_eq!(v["checks"]["duplicate"]["status"], "not_performed");
+    assert_eq!(v["checks"]["duplicate"]["status"], "passed", "nothing earlier: {v:#}");
     assert!(v["risk_score"].as_u64().is_some_and(|s| s <= 400) && v["risk_level"] == "low", "{v:#}");
     assert!(v["extracted_data"]["document_number"].is_string());
     assert_eq!(v["extracted_data"]["field_confidences"]["address"]["confidence"], 0.0);
@@ -163,6 +168,51 @@ fn a_sync_verification_verifies_the_holder_and_rejects_another_person() {
     // Deleted with its images.
     assert_eq!(app.delete(&format!("/v1/identity/verify/{id}"), &key).status, 204);
     error_shape(&app.get(&format!("/v1/identity/verify/{id}"), &key), 404, "not_found");
+}
+
+#[test]
+fn duplicates_are_found_within_a_tenant_and_never_across_tenants() {
+    let app = TestApp::new();
+    let (a, b) = (app.key("acme"), app.key("globex"));
+    let face = selfie("Abdullah_Gul_0006");
+    let submit = |key: &str, front: &[u8], country: &str| {
+        let r = app.post(
+            "/v1/identity/verify",
+            key,
+            json!({"document_front": b64(front), "selfie": b64(&face), "document_type": "passport", "country": country}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    };
+    let (first, c1) = passport("Abdullah_Gul_0001", valid_for_an_adult);
+    let (second, c2) = passport_from("Abdullah_Gul_0008", 300, valid_for_an_adult);
+    let v1 = submit(&a, &first, &c1);
+    assert_eq!(v1["checks"]["duplicate"]["status"], "passed", "{v1:#}");
+    // The same selfie under a second identity (another passport): a duplicate face.
+    let v2 = submit(&a, &second, &c2);
+    assert_ne!(v2["extracted_data"]["document_number"], v1["extracted_data"]["document_number"]);
+    assert!(codes(&v2).contains(&"DUPLICATE_FACE".to_string()), "{v2:#}");
+    assert_eq!(v2["checks"]["duplicate"]["status"], "failed");
+    assert_ne!(v2["status"], "verified");
+    let matched: Vec<&Value> =
+        v2["checks"]["duplicate"]["matches"].as_array().expect("matches").iter().collect();
+    assert!(matched.iter().any(|m| m["verification_id"] == v1["id"] && m["kind"] == "face"), "{v2:#}");
+    insta::assert_json_snapshot!("verification_duplicate", shape(&v2["checks"]["duplicate"]));
+    // Another tenant's gallery is its own.
+    let other = submit(&b, &second, &c2);
+    assert_eq!(other["checks"]["duplicate"]["status"], "passed", "{other:#}");
+    assert_eq!(other["checks"]["duplicate"]["matches"], json!([]));
+    // A deleted verification is forgotten.
+    let id1 = v1["id"].as_str().expect("id");
+    assert_eq!(app.delete(&format!("/v1/identity/verify/{id1}"), &a).status, 204);
+    let v3 = submit(&a, &second, &c2);
+    let ids: Vec<&Value> = v3["checks"]["duplicate"]["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| &m["verification_id"])
+        .collect();
+    assert!(!ids.contains(&&v1["id"]) && ids.contains(&&v2["id"]), "{v3:#}");
 }
 
 #[test]

@@ -4,12 +4,13 @@ use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
+mod fingerprints;
 mod rows;
 
 use crate::migrations::MIGRATIONS;
 use crate::{
-    ApiKey, Delivery, Event, Job, JobCounts, ListQuery, NewJob, Page, Resource, Result, Storage, StoreError,
-    Tenant,
+    ApiKey, Delivery, Event, FingerprintRow, Job, JobCounts, ListQuery, NewJob, Page, Resource, Result,
+    Storage, StoreError, Tenant,
 };
 use rows::*;
 
@@ -529,6 +530,18 @@ impl Storage for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn insert_fingerprint(&self, f: &FingerprintRow) -> Result<()> {
+        fingerprints::insert(self, f).await
+    }
+
+    async fn fingerprints_since(&self, tenant_id: &str, since: i64) -> Result<Vec<FingerprintRow>> {
+        fingerprints::since(self, tenant_id, since).await
+    }
+
+    async fn delete_fingerprints(&self, tombstone: &FingerprintRow) -> Result<()> {
+        fingerprints::delete(self, tombstone).await
     }
 }
 
