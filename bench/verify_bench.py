@@ -1,5 +1,5 @@
 """Measures one-call verification against a real `verity serve` (see bench/verify.sh):
-sync `POST /v1/identity/verify` with every check (ocr, face_match, liveness, fraud) on a ~1 MP
+sync `POST /v1/identity/verify` with every check (ocr, face_match, liveness, fraud, duplicate) on a ~1 MP
 document front (a specimen passport of the shared data, 1334x880) and a ~1 MP selfie
 (1000x1000), one request at a time: wall-clock p50 / p90 over BENCH_VERIFICATIONS (default 30),
 the decision, and the server's peak RSS.
@@ -47,7 +47,7 @@ for line in server.stderr:
 threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
 
 body = json.dumps({"document_front": b64(front), "selfie": b64(selfie), "document_type": "passport",
-                   "country": "DE", "checks": ["ocr", "face_match", "liveness", "fraud"]}).encode()
+                   "country": "DE", "checks": ["ocr", "face_match", "liveness", "fraud", "duplicate"]}).encode()
 
 
 def post():
