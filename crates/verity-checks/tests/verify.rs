@@ -211,3 +211,51 @@ fn the_same_face_under_another_identity_and_the_same_document_under_another_face
     let c = codes(&v);
     assert!(c.contains(&"DUPLICATE_DOCUMENT") && c.contains(&"RESUBMITTED_IMAGE"), "{json:#}");
 }
+
+#[test]
+fn national_cards_are_read_on_both_sides_with_what_their_visual_zone_prints() {
+    use verity_document::synth::national::{self, Card, Fonts};
+    let load = |p: &str| synth::load_font(std::path::Path::new(p)).expect("fonts (scripts/setup)");
+    let (ocrb, latin, arabic) =
+        (load(synth::OCRB_PATH), load(national::DEJAVU_PATH), load(national::AMIRI_PATH));
+    let (o, l, a) =
+        (synth::font(&ocrb).expect("f"), synth::font(&latin).expect("f"), synth::font(&arabic).expect("f"));
+    let fonts = Fonts { ocrb: &o, latin: &l, arabic: &a };
+    let img = verity_imaging::decode(&lfw("Abdullah_Gul_0001"), &verity_imaging::Limits::default())
+        .expect("decode")
+        .image;
+    let face = image::imageops::crop_imm(&img, 50, 40, 150, 185).to_image();
+    let genuine = selfie("Abdullah_Gul_0006");
+    for (card, t, country, seed) in [
+        (Card::Cnie, DocumentType::Cin, "MA", 21),
+        (Card::Cni, DocumentType::Cni, "FR", 22),
+        (Card::Cnie, DocumentType::Cin, "MA", 23),
+    ] {
+        let c = national::generate_card(&mut Rng::new(seed), &fonts, card, Severity::Mild, Some(&face));
+        let req = Request {
+            front: &c.front,
+            back: Some(&c.back),
+            selfie: Some(&genuine),
+            document_type: t,
+            country: country.into(),
+            checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],
+            today: TODAY,
+            policy: Policy::default(),
+            gallery: None,
+        };
+        let v = run(&req);
+        let json = serde_json::to_value(&v).expect("json");
+        let h = &c.holder;
+        let x = &v.extracted_data;
+        assert_eq!(x.document_number.as_deref(), Some(h.number.as_str()), "{json:#}");
+        assert_eq!(x.last_name.as_deref(), Some(h.surname.as_str()));
+        assert_eq!(x.place_of_birth.as_deref(), Some(h.birth_place.as_str()), "{json:#}");
+        assert_eq!(x.address.as_deref(), Some(h.address.as_str()), "{json:#}");
+        assert_eq!(x.issue_date.as_deref(), Some(h.issue_date.iso().as_str()), "{json:#}");
+        assert_eq!(json["extracted_data"]["field_confidences"]["address"]["source"], "visual_zone");
+        // Not read, never guessed: no recogniser of Arabic script runs here.
+        assert!(x.first_name_arabic.is_none() && x.last_name_arabic.is_none());
+        assert!(!codes(&v).contains(&"MRZ_VISUAL_ZONE_MISMATCH"), "{json:#}");
+        assert_eq!(v.status, Decision::Verified, "{json:#}");
+    }
+}

@@ -134,6 +134,7 @@ pub fn document_read(
             today,
             text: if visual_zone { TextReading::Always } else { TextReading::Off },
             forensic: true,
+            back_first: false,
         },
     )?;
     let mut per_side = Map::new();
@@ -411,6 +412,72 @@ pub fn synth(
     }
     let gt = json!({
         "description": format!("Synthetic documents: OCR-B MRZ, random valid data, severity {severity}, seed {seed}"),
+        "documents": docs,
+    });
+    std::fs::write(out.join("ground_truth.json"), serde_json::to_vec_pretty(&gt).unwrap_or_default())
+        .map_err(io)?;
+    Ok(
+        json!({"documents": count, "ground_truth": out.join("ground_truth.json"), "severity": severity, "seed": seed}),
+    )
+}
+
+/// `verity document synth --kind cnie,cni`: `OUT/images/NNNNN-front.jpg` and `-back.jpg`, and
+/// `OUT/ground_truth.json` with the MRZ lines and every printed value (place of birth, address,
+/// issue date, the Arabic names).
+pub fn synth_cards(
+    out: &Path,
+    count: usize,
+    severity: &str,
+    seed: u64,
+    kinds: &str,
+) -> Result<Value, CliError> {
+    use verity_document::synth::national::{self, Card, Fonts};
+    use verity_document::synth::{self, Rng, Severity};
+    let sev = Severity::parse(severity).ok_or_else(|| {
+        CliError::input("bad_severity", format!("{severity:?}: clean, mild, moderate or severe"))
+    })?;
+    let cards: Vec<Card> = kinds
+        .split(',')
+        .map(|k| {
+            Card::parse(k.trim())
+                .ok_or_else(|| CliError::input("bad_kind", format!("{k:?}: mrz, cnie or cni")))
+        })
+        .collect::<Result<_, _>>()?;
+    let load = |p: &str| synth::load_font(Path::new(p)).map_err(|e| CliError::input("font_unreadable", e));
+    let (ocrb, latin, arabic) =
+        (load(synth::OCRB_PATH)?, load(national::DEJAVU_PATH)?, load(national::AMIRI_PATH)?);
+    fn font(b: &[u8]) -> Result<verity_document::synth::FontRef<'_>, CliError> {
+        verity_document::synth::font(b).map_err(|e| CliError::input("font_invalid", e))
+    }
+    let (o, l, a) = (font(&ocrb)?, font(&latin)?, font(&arabic)?);
+    let fonts = Fonts { ocrb: &o, latin: &l, arabic: &a };
+    let io = |e: std::io::Error| CliError::other("io", format!("{}: {e}", out.display()));
+    std::fs::create_dir_all(out.join("images")).map_err(io)?;
+    let mut rng = Rng::new(seed);
+    let iso = |d: verity_mrz::Date| d.iso();
+    let mut docs = Vec::new();
+    for i in 0..count {
+        let card = cards[i % cards.len()];
+        let c = national::generate_card(&mut rng, &fonts, card, sev, None);
+        let (front, back) = (format!("images/{i:05}-front.jpg"), format!("images/{i:05}-back.jpg"));
+        std::fs::write(out.join(&front), &c.front).map_err(io)?;
+        std::fs::write(out.join(&back), &c.back).map_err(io)?;
+        let h = &c.holder;
+        docs.push(json!({
+            "file": front, "back": back, "kind": if card == Card::Cnie { "cnie" } else { "cni" },
+            "mrz_present": true, "mrz_format": "TD1", "mrz_lines": c.lines, "severity": severity,
+            "printed": {
+                "surname": h.surname, "given_names": h.given_names,
+                "surname_arabic": h.surname_arabic, "given_names_arabic": h.given_names_arabic,
+                "date_of_birth": iso(h.birth_date), "place_of_birth": h.birth_place,
+                "place_of_birth_arabic": h.birth_place_arabic, "address": h.address,
+                "address_arabic": h.address_arabic, "issue_date": iso(h.issue_date),
+                "expiry_date": iso(h.expiry_date), "document_number": h.number, "sex": h.sex.to_string(),
+            },
+        }));
+    }
+    let gt = json!({
+        "description": format!("Synthetic two-sided national ID cards ({kinds}), severity {severity}, seed {seed}"),
         "documents": docs,
     });
     std::fs::write(out.join("ground_truth.json"), serde_json::to_vec_pretty(&gt).unwrap_or_default())

@@ -113,6 +113,11 @@ pub enum DocumentCommand {
         /// The OCR-B font (Debian fonts-ocr-b).
         #[arg(long, default_value = verity_document::synth::OCRB_PATH)]
         font: PathBuf,
+        /// `mrz` (one side, the formats above) or two-sided national ID cards: `cnie`
+        /// (Moroccan-like, Latin and Arabic, TD1 MRZ on the back) or `cni` (French 2021-like);
+        /// comma-separated kinds are cycled.
+        #[arg(long, default_value = "mrz")]
+        kind: String,
     },
 }
 
@@ -266,7 +271,13 @@ pub fn run(cli: Cli) -> i32 {
         Command::Document(DocumentCommand::Read { front, back, today, visual_zone }) => {
             document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref(), visual_zone)
         }
-        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font }) => {
+        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font, kind })
+            if kind != "mrz" =>
+        {
+            let _ = (formats, font);
+            doc_cmd::synth_cards(&out, count, &severity, seed, &kind)
+        }
+        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font, .. }) => {
             doc_cmd::synth(&out, count, &severity, seed, &formats, &font)
         }
         Command::Eval(EvalCommand::Documents(args)) => eval_documents(&cli.models_dir, &args),

@@ -35,6 +35,9 @@ pub struct ExamineOptions {
     pub today: Date,
     pub text: TextReading,
     pub forensic: bool,
+    /// Look for the MRZ on the back first (ID cards whose MRZ is printed there: a valid read
+    /// on the back spares the search of a front that has none).
+    pub back_first: bool,
 }
 
 /// One side's MRZ read.
@@ -47,8 +50,8 @@ pub struct SideRead {
 /// The outcome of [`DocumentEngine::examine`].
 #[derive(Debug, Clone)]
 pub struct Examination {
-    /// The sides read for an MRZ, in order (the back is not read when the front's MRZ is
-    /// valid).
+    /// The sides read for an MRZ, in the order read (the second side is not read when the
+    /// first one's MRZ is valid).
     pub reads: Vec<SideRead>,
     /// Index in `reads` of the best reading.
     pub best: usize,
@@ -85,11 +88,15 @@ impl DocumentEngine {
         if let Some(b) = back {
             sides.push(("back", b));
         }
+        let mut order = sides.clone();
+        if opts.back_first {
+            order.reverse();
+        }
         let key =
             |r: &MrzReading| (r.valid, r.mrz.as_ref().map(|m| m.checks.iter().filter(|c| c.valid).count()));
         let mut reads: Vec<SideRead> = Vec::new();
         let mut best = 0;
-        for (side, d) in &sides {
+        for (side, d) in &order {
             let reading = self.read_mrz(&d.image, opts.today)?;
             if reads.is_empty() || key(&reading) > key(&reads[best].reading) {
                 best = reads.len();

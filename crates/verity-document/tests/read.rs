@@ -221,7 +221,7 @@ fn a_document_is_examined_on_both_sides_with_one_call() {
     let decode = |bytes: &[u8]| verity_imaging::decode_document(bytes, &lim).expect("decode");
     let read =
         |rel: &str| decode(&std::fs::read(shared().join("data/documents/images").join(rel)).expect("read"));
-    let opts = ExamineOptions { today: TODAY, text: TextReading::WithMrz, forensic: true };
+    let opts = ExamineOptions { today: TODAY, text: TextReading::WithMrz, forensic: true, back_first: false };
     // A passport page, a card front with no MRZ as the "back": the MRZ side is the front, the
     // other side's text is read whole, both sides get forensic signals.
     let (front, back) = (read("passporteye/100_pass-hrv.jpg"), read("fastmrz/nomrz.jpg"));

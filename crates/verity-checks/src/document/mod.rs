@@ -251,6 +251,7 @@ pub fn document_check(
         today: opts.today,
         text: if opts.covers("consistency") { TextReading::WithMrz } else { TextReading::Off },
         forensic: opts.covers("forensic"),
+        back_first: false,
     };
     let ex = match reader.examine(&front, back.as_ref(), &examine) {
         Ok(ex) => ex,

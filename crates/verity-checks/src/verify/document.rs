@@ -72,6 +72,22 @@ pub(super) fn document_signals(
         return;
     };
     *extracted = ExtractedData::from_mrz(reading);
+    if let Some((zone, matches)) = &ex.visual_zone {
+        extracted.add_visual_zone(zone);
+        // The MRZ's strongest values not printed on the document: an edited visual zone, or one
+        // read badly (so medium, not high).
+        let missing: Vec<&str> = matches
+            .iter()
+            .filter(|m| !m.found() && matches!(m.field, "documentNumber" | "lastName" | "dob"))
+            .map(|m| m.field)
+            .collect();
+        if !missing.is_empty() && !zone.lines.is_empty() {
+            out.push(signals::MRZ_VISUAL_ZONE_MISMATCH.signal(
+                format!("not found in the printed text: {}", missing.join(", ")),
+                json!({"fields": missing}),
+            ));
+        }
+    }
     if wants_ocr {
         *ocr = Some(OcrCheck {
             status: if reading.valid { CheckStatus::Passed } else { CheckStatus::Failed },

@@ -40,7 +40,7 @@ pub struct ExtractedData {
     pub gender: Option<String>,
     /// As printed in the MRZ (ICAO code, e.g. `MAR`).
     pub nationality: Option<String>,
-    /// Not in an MRZ; read from the visual zone in a later version.
+    /// Not in an MRZ: read from the visual zone of national ID cards, after its label.
     pub issue_date: Option<String>,
     pub expiry_date: Option<String>,
     pub address: Option<String>,
@@ -144,5 +144,32 @@ impl ExtractedData {
         d.expiry_date = expiry;
         d.mrz = Some(reading.lines.join("\n"));
         d
+    }
+}
+
+impl ExtractedData {
+    /// The fields the MRZ lacks, read after their labels in the printed text (`visual_zone`,
+    /// with the recogniser's confidence for the line): place of birth, address, issue date (a
+    /// date printed with digits only; anything else stays `null`).
+    pub fn add_visual_zone(&mut self, zone: &verity_document::viz::VisualZone) {
+        for f in verity_document::viz::labelled_fields(zone) {
+            let (slot, value) = match f.field {
+                "place_of_birth" => (&mut self.place_of_birth, Some(f.value.clone())),
+                "address" => (&mut self.address, Some(f.value.clone())),
+                "issue_date" => (
+                    &mut self.issue_date,
+                    verity_document::viz::parse_printed_date(&f.value).map(|d| iso(&d)),
+                ),
+                _ => continue,
+            };
+            if slot.is_none() {
+                if let Some(v) = value {
+                    *slot = Some(v);
+                    let c = (f64::from(f.confidence) * 1000.0).round() / 1000.0;
+                    self.field_confidences
+                        .insert(f.field, FieldConfidence { confidence: c, source: Some(Source::VisualZone) });
+                }
+            }
+        }
     }
 }

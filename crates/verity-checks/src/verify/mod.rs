@@ -63,6 +63,19 @@ impl DocumentType {
         self != DocumentType::Passport
     }
 
+    /// Whether the MRZ is printed on the back (the Moroccan CNIE, the French CNI since 2021 and
+    /// most TD1 cards): it is looked for there first.
+    pub fn mrz_on_back(self) -> bool {
+        matches!(self, DocumentType::Cin | DocumentType::Cni | DocumentType::ResidenceCard)
+    }
+
+    /// Whether the visual zone is read for the fields the MRZ lacks: national identity cards and
+    /// residence cards (a TD1 MRZ carries no birth place, address or issue date, and their
+    /// printed layouts label each field).
+    pub fn reads_visual_zone(self) -> bool {
+        matches!(self, DocumentType::Cin | DocumentType::Cni | DocumentType::ResidenceCard)
+    }
+
     /// Whether an MRZ document code fits this type (ICAO 9303: `P…` passports, `I`/`A`/`C…`
     /// identity and official cards — residence cards are such cards; driving permits carry no
     /// ICAO MRZ, so any code is accepted for them).
@@ -256,10 +269,18 @@ pub fn verify(
         || -> Option<Result<Examination, String>> {
             read_document.then(|| {
                 let reader = reader.as_ref().map_err(|e| format!("document engine unavailable: {e}"))?;
+                // National ID cards print what their MRZ lacks (birth place, address, issue
+                // date): their visual zone is read (`docs/verify.md` on why not passports').
+                let text = if want(CheckName::Ocr) && req.document_type.reads_visual_zone() {
+                    TextReading::WithMrz
+                } else {
+                    TextReading::Off
+                };
                 let opts = ExamineOptions {
                     today: req.today,
-                    text: TextReading::Off,
+                    text,
                     forensic: want(CheckName::Fraud),
+                    back_first: req.document_type.mrz_on_back() && back.is_some(),
                 };
                 reader.examine(&front, back.as_ref(), &opts)
             })

@@ -3,7 +3,11 @@
 //! passport page with a portrait block and printed fields, then photographed badly: rotation,
 //! perspective, blur, noise, glare and JPEG compression at a graded severity.
 
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
+pub mod arabic;
+pub mod national;
+
+pub use ab_glyph::FontRef;
+use ab_glyph::{Font, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
 use verity_mrz::compose::{compose, MrzData};
 use verity_mrz::{Date, Format};
