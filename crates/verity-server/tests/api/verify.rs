@@ -300,6 +300,31 @@ print("valid" if hmac.compare_digest(expected, parts["v1"]) else "invalid")
 }
 
 #[test]
+fn a_webhook_url_that_turns_internal_after_submission_is_not_reached() {
+    let mut app = TestApp::new();
+    let key = app.key("acme");
+    let (url, got) = receiver(vec![]);
+    let (front, country) = passport("Abdullah_Gul_0001", valid_for_an_adult);
+    let r = app.post(
+        "/v1/identity/verify",
+        &key,
+        json!({"document_front": b64(&front), "document_type": "passport", "country": country,
+               "checks": ["ocr"], "mode": "async", "webhook_url": url}),
+    );
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.body["id"].as_str().expect("id").to_string();
+    // The receiver's address was allowed when the verification was made; at delivery time it
+    // is not (as for a name that now resolves inward): the attempt connects nowhere.
+    app.state.outbound = verity_server::outbound::Policy::new(&[]);
+    app.run_jobs();
+    assert_ne!(app.get(&format!("/v1/identity/verify/{id}"), &key).body["status"], "pending");
+    assert!(got.lock().expect("lock").is_empty(), "nothing reached the receiver");
+    let d = app.get(&format!("/v1/identity/verify/{id}/deliveries"), &key).body;
+    assert_eq!(d["data"][0]["error"], "address not allowed", "{d}");
+    assert_eq!(d["data"][0]["status_code"], Value::Null);
+}
+
+#[test]
 fn bad_verification_requests_get_clear_errors() {
     let app = TestApp::new();
     let key = app.key("acme");
