@@ -27,11 +27,21 @@ pub const DHASH_MAX_BITS: u32 = 4;
 pub struct Identity {
     /// Declared country and document number (`MA:AE123456`).
     pub document: Option<String>,
-    /// `LAST|FIRST|YYYY-MM-DD`, upper case.
+    /// `LAST|FIRST|YYYY-MM-DD` ([`Identity::person_key`]).
     pub person: Option<String>,
 }
 
 impl Identity {
+    /// The person key of a name and birth date: the surname and the first given name in the
+    /// MRZ's alphabet (`Müller` and `MUELLER` agree; a second given name printed on one side
+    /// only does not matter), and the date (`YYYY-MM-DD`). `None` when a part is missing.
+    pub fn person_key(last: &str, given: &str, birth_date: &str) -> Option<String> {
+        let last = verity_mrz::translit::to_mrz(last);
+        let first = verity_mrz::translit::to_mrz(given).split(' ').next().unwrap_or("").to_string();
+        let date = birth_date.trim();
+        (!last.is_empty() && !first.is_empty() && date.len() == 10).then(|| format!("{last}|{first}|{date}"))
+    }
+
     /// Whether the two certainly name different people (a part known on both sides differs).
     pub fn differs(&self, other: &Identity) -> bool {
         let differ = |a: &Option<String>, b: &Option<String>| matches!((a, b), (Some(a), Some(b)) if a != b);

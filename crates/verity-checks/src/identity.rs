@@ -11,6 +11,7 @@ use verity_liveness::video::{BestFrame, ChallengeResult, VideoSignals};
 use verity_liveness::{Challenge, Status, VideoLimits};
 
 use crate::both;
+use crate::duplicates::{Fingerprint, ImageHash};
 use crate::engines::{FaceChecks, LivenessFacts, SelfieFacts};
 use crate::{CheckResult, Outcome};
 
@@ -115,10 +116,34 @@ fn similarity(
 
 /// The identity check on a selfie and a document front (bytes as uploaded).
 pub fn identity_check(faces: &dyn FaceChecks, selfie: &[u8], document_front: &[u8]) -> IdentityResult {
-    let (selfie, portrait) = both(|| faces.selfie(selfie), || faces.portrait(document_front));
+    identity_check_kept(faces, selfie, document_front).0
+}
+
+/// As [`identity_check`], with what the duplicate search keeps of the two faces (the live
+/// photo's fingerprint: its embedding and picture hashes; the document's: its portrait's
+/// embedding). Identities are the caller's to fill.
+pub fn identity_check_kept(
+    faces: &dyn FaceChecks,
+    selfie_bytes: &[u8],
+    document_front: &[u8],
+) -> (IdentityResult, Option<Fingerprint>, Option<Fingerprint>) {
+    let (selfie, portrait) = both(|| faces.selfie(selfie_bytes), || faces.portrait(document_front));
+    let document =
+        portrait.as_ref().ok().map(|e| Fingerprint { portrait: Some(e.0.clone()), ..Default::default() });
     match selfie {
-        Ok(s) => assess_identity(faces, s, portrait),
-        Err(e) => CheckResult::not_processed(format!("live photo cannot be read: {e}")),
+        Ok(s) => {
+            use sha2::Digest;
+            let photo = Fingerprint {
+                selfie: s.face.as_ref().ok().map(|f| f.embedding.0.clone()),
+                images: vec![(
+                    "selfie".into(),
+                    ImageHash { sha256: sha2::Sha256::digest(selfie_bytes).into(), dhash: s.dhash },
+                )],
+                ..Default::default()
+            };
+            (assess_identity(faces, s, portrait), Some(photo), document)
+        }
+        Err(e) => (CheckResult::not_processed(format!("live photo cannot be read: {e}")), None, document),
     }
 }
 

@@ -186,7 +186,7 @@ fn the_same_face_under_another_identity_and_the_same_document_under_another_face
     let json = serde_json::to_value(&v).expect("json");
     let dup = v.checks.duplicate.as_ref().expect("duplicate check");
     assert_eq!(dup.status, CheckStatus::Passed, "{json:#}");
-    assert!(dup.matches.iter().all(|m| m.same_identity && m.verification_id == "ver_first"), "{json:#}");
+    assert!(dup.matches.iter().all(|m| m.same_identity && m.id == "ver_first"), "{json:#}");
     assert!(!dup.matches.is_empty(), "{json:#}");
 
     // The same face on another passport (another identity): a duplicate face.

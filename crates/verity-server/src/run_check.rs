@@ -165,6 +165,20 @@ fn declared_of(doc: &Resource, client: Option<&Resource>) -> Declared {
     }
 }
 
+/// Who a client says it is, for the duplicate search (a person key from its name and birth date).
+fn client_identity(client: Option<&Resource>) -> verity_checks::duplicates::Identity {
+    let pd = client.map(|c| &c.body["personDetails"]);
+    let text = |k: &str| pd.and_then(|p| p[k].as_str()).unwrap_or("");
+    verity_checks::duplicates::Identity {
+        document: None,
+        person: verity_checks::duplicates::Identity::person_key(
+            text("lastName"),
+            text("firstName"),
+            text("dob"),
+        ),
+    }
+}
+
 /// `options` of a document check: `analysisCoverage` (default: what Verity runs),
 /// `minimumPermittedAge` (18), `clientDataValidation` (true).
 fn document_options(o: &Value) -> CheckOptions {
@@ -240,14 +254,34 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             let Ok(photo) = fetch::<LivePhoto>(s, tenant, &field("livePhotoId")).await else {
                 return Ok(not_processed("the live photo was deleted"));
             };
-            let (_, front) = match document().await? {
+            let (doc, front) = match document().await? {
                 Ok(d) => d,
                 Err(r) => return Ok(r),
             };
             let Some(selfie) = file(s, &photo, "photo").await? else {
                 return Ok(not_processed("the live photo has no file"));
             };
-            blocking(move || verity_checks::identity::identity_check(faces.as_ref(), &selfie, &front)).await
+            let (result, kept_photo, kept_portrait) = tokio::task::spawn_blocking(move || {
+                verity_checks::identity::identity_check_kept(faces.as_ref(), &selfie, &front)
+            })
+            .await
+            .map_err(|e| JobError::Permanent(format!("the check stopped: {e}")))?;
+            // The two faces join the tenant's gallery for one-call verification's duplicate
+            // search, under the client's name (forgotten when the photo or document goes).
+            let client = fetch::<Client>(s, tenant, &field("clientId")).await.ok();
+            let identity = client_identity(client.as_ref());
+            for (owner, kept) in [
+                (format!("livePhoto:{}", photo.id), kept_photo),
+                (format!("document:{}", doc.id), kept_portrait),
+            ] {
+                if let Some(mut f) = kept {
+                    f.identity = identity.clone();
+                    if let Err(e) = crate::verification::gallery::record(s, tenant, &owner, &f).await {
+                        tracing::error!(owner = %owner, error = %e, "cannot keep a fingerprint");
+                    }
+                }
+            }
+            Ok(to_json(result))
         }
         CheckKind::FaceAuthenticationCheck => {
             let faces = match faces() {

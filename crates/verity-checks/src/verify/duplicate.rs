@@ -22,10 +22,13 @@ pub enum MatchKind {
     Image,
 }
 
-/// An earlier verification that matched.
+/// An earlier verification, live photo or document that matched.
 #[derive(Debug, Clone, Serialize)]
 pub struct DuplicateMatch {
-    pub verification_id: String,
+    /// `ver_…` for a verification, the ComplyCube id for a live photo or a document.
+    pub id: String,
+    /// `identity.verification`, `live_photo` or `document`.
+    pub object: &'static str,
     pub kind: MatchKind,
     /// Cosine similarity, for a face match.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -38,10 +41,26 @@ pub struct DuplicateMatch {
 pub struct DuplicateCheck {
     pub status: CheckStatus,
     pub confidence: f64,
-    /// Earlier verifications that matched, most similar first (at most 10).
+    /// Earlier submissions that matched, most similar first (at most 10).
     pub matches: Vec<DuplicateMatch>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// What a gallery owner is: `ver_…` (a verification), `livePhoto:<id>`, `document:<id>`.
+pub fn describe(owner: &str) -> (String, &'static str) {
+    if let Some(id) = owner.strip_prefix("livePhoto:") {
+        (id.to_string(), "live_photo")
+    } else if let Some(id) = owner.strip_prefix("document:") {
+        (id.to_string(), "document")
+    } else {
+        (owner.to_string(), "identity.verification")
+    }
+}
+
+fn matched(owner: &str, kind: MatchKind, similarity: Option<f64>, same_identity: bool) -> DuplicateMatch {
+    let (id, object) = describe(owner);
+    DuplicateMatch { id, object, kind, similarity, same_identity }
 }
 
 /// Searches the gallery for `fp` (this verification's fingerprint); adds the signals.
@@ -79,18 +98,14 @@ pub fn check(
             let different = another(other);
             if different {
                 flagged = true;
+                let (id, object) = describe(&hit.owner);
                 out.push(signals::DUPLICATE_FACE.signal(
-                    format!("the same face was verified earlier under another identity ({})", hit.owner),
-                    json!({"verification_id": hit.owner, "similarity": round3(hit.similarity),
+                    format!("the same face was seen earlier under another identity ({object} {id})"),
+                    json!({"id": id, "object": object, "similarity": round3(hit.similarity),
                            "threshold": round3(ONE_TO_N_THRESHOLD)}),
                 ));
             }
-            matches.push(DuplicateMatch {
-                verification_id: hit.owner,
-                kind: MatchKind::Face,
-                similarity: Some(round3(hit.similarity)),
-                same_identity: !different,
-            });
+            matches.push(matched(&hit.owner, MatchKind::Face, Some(round3(hit.similarity)), !different));
         }
     }
 
@@ -107,17 +122,13 @@ pub fn check(
             if different {
                 flagged = true;
                 let why = if other_face.is_some() { "another face" } else { "another name or birth date" };
+                let (id, object) = describe(owner);
                 out.push(signals::DUPLICATE_DOCUMENT.signal(
-                    format!("the same document number was verified earlier with {why} ({owner})"),
-                    json!({"verification_id": owner, "face_similarity": other_face.map(round3)}),
+                    format!("the same document number was verified earlier with {why} ({object} {id})"),
+                    json!({"id": id, "object": object, "face_similarity": other_face.map(round3)}),
                 ));
             }
-            matches.push(DuplicateMatch {
-                verification_id: owner.to_string(),
-                kind: MatchKind::DocumentNumber,
-                similarity: None,
-                same_identity: !different,
-            });
+            matches.push(matched(owner, MatchKind::DocumentNumber, None, !different));
         }
     }
 
@@ -130,17 +141,13 @@ pub fn check(
             let different = another(other) || face_gap(owner).is_some();
             if different {
                 flagged = true;
+                let (id, object) = describe(owner);
                 out.push(signals::RESUBMITTED_IMAGE.signal(
-                    format!("the {role} image was already sent in another verification ({owner})"),
-                    json!({"verification_id": owner, "image": role, "identical_file": other.images.iter().any(|(r, h)| r == role && h.sha256 == hash.sha256)}),
+                    format!("the {role} image was already sent ({object} {id})"),
+                    json!({"id": id, "object": object, "image": role, "identical_file": other.images.iter().any(|(r, h)| r == role && h.sha256 == hash.sha256)}),
                 ));
             }
-            matches.push(DuplicateMatch {
-                verification_id: owner.to_string(),
-                kind: MatchKind::Image,
-                similarity: None,
-                same_identity: !different,
-            });
+            matches.push(matched(owner, MatchKind::Image, None, !different));
         }
     }
     matches.sort_by(|a, b| b.similarity.unwrap_or(1.0).total_cmp(&a.similarity.unwrap_or(1.0)));

@@ -383,13 +383,16 @@ pub fn verify(
 }
 
 /// Who the extracted data says the holder is: the document number (MRZ fillers removed) and
-/// `LAST|FIRST|date of birth` when all three were read.
+/// the person key ([`Identity::person_key`]) when the names and birth date were read.
 fn identity_of(d: &ExtractedData) -> Identity {
-    let norm = |s: &str| s.trim().to_uppercase();
     Identity {
-        document: d.document_number.as_deref().map(|n| norm(n).replace('<', "")).filter(|n| !n.is_empty()),
+        document: d
+            .document_number
+            .as_deref()
+            .map(|n| n.trim().to_uppercase().replace('<', ""))
+            .filter(|n| !n.is_empty()),
         person: match (&d.last_name, &d.first_name, &d.date_of_birth) {
-            (Some(l), Some(f), Some(b)) => Some(format!("{}|{}|{b}", norm(l), norm(f))),
+            (Some(l), Some(f), Some(b)) => Identity::person_key(l, f, b),
             _ => None,
         },
     }

@@ -98,9 +98,10 @@ pub(super) fn schemas(cfg: &Config) -> Value {
                 "face_match": check(vec![("similarity_score", nullable("number")), ("threshold", s("number"))]),
                 "liveness": check(vec![("is_live", nullable("boolean")), ("spoof_probability", nullable("number"))]),
                 "fraud": check(vec![("tampering_detected", s("boolean")), ("signals", json!({"type": "array", "items": enumeration(&codes)}))]),
-                "duplicate": check(vec![("matches", json!({"type": "array", "description": "Earlier verifications of this tenant that matched, most similar first (at most 10)",
+                "duplicate": check(vec![("matches", json!({"type": "array", "description": "Earlier verifications, live photos and documents of this tenant that matched, most similar first (at most 10)",
                     "items": {"type": "object", "properties": {
-                        "verification_id": s("string"),
+                        "id": desc("string", "ver_… for a verification; the live photo's or document's id"),
+                        "object": enumeration(&["identity.verification", "live_photo", "document"]),
                         "kind": enumeration(&["face", "document_number", "image"]),
                         "similarity": desc("number", "Cosine similarity, for a face"),
                         "same_identity": desc("boolean", "Both name the same holder: a returning customer, not a duplicate")}}}))]),

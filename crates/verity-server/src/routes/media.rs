@@ -22,11 +22,12 @@ pub(crate) async fn client_of(s: &AppState, tenant: &str, m: &Map<String, Value>
     fetch::<Client>(s, tenant, &id).await
 }
 
-/// Deletes the stored files a resource points to ([`Internal::files`]).
+/// Deletes the stored files a resource points to ([`Internal::files`]) and the faces it left in the duplicate search's gallery.
 pub async fn delete_files_of(s: &AppState, r: &Resource) -> ApiResult<()> {
     for k in Internal::of(r).files.values() {
         s.files.delete(k).await?;
     }
+    crate::verification::gallery::forget_resource(s, r).await?;
     Ok(())
 }
 
@@ -160,6 +161,7 @@ pub async fn redact<K: Kind>(s: &AppState, tenant: &str, id: &str) -> ApiResult<
     for k in &erased {
         s.files.delete(k).await?;
     }
+    crate::verification::gallery::forget_resource(s, &r).await?;
     Ok(render(&r))
 }
 

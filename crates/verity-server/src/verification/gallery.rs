@@ -129,3 +129,16 @@ pub async fn forget(s: &AppState, tenant: &str, owner: &str) -> Result<(), Store
     }
     Ok(())
 }
+
+/// Forgets the faces a live photo or a document left in the gallery (by an identity check)
+/// when it is deleted or redacted; nothing for other resources.
+pub async fn forget_resource(s: &AppState, r: &verity_store::Resource) -> Result<(), StoreError> {
+    use crate::resources::kinds::{Document, LivePhoto};
+    use crate::resources::Kind;
+    let owner = match r.kind.as_str() {
+        k if k == LivePhoto::KIND => format!("livePhoto:{}", r.id),
+        k if k == Document::KIND => format!("document:{}", r.id),
+        _ => return Ok(()),
+    };
+    forget(s, &r.tenant_id, &owner).await
+}

@@ -196,7 +196,7 @@ fn duplicates_are_found_within_a_tenant_and_never_across_tenants() {
     assert_ne!(v2["status"], "verified");
     let matched: Vec<&Value> =
         v2["checks"]["duplicate"]["matches"].as_array().expect("matches").iter().collect();
-    assert!(matched.iter().any(|m| m["verification_id"] == v1["id"] && m["kind"] == "face"), "{v2:#}");
+    assert!(matched.iter().any(|m| m["id"] == v1["id"] && m["kind"] == "face"), "{v2:#}");
     insta::assert_json_snapshot!("verification_duplicate", shape(&v2["checks"]["duplicate"]));
     // Another tenant's gallery is its own.
     let other = submit(&b, &second, &c2);
@@ -206,13 +206,58 @@ fn duplicates_are_found_within_a_tenant_and_never_across_tenants() {
     let id1 = v1["id"].as_str().expect("id");
     assert_eq!(app.delete(&format!("/v1/identity/verify/{id1}"), &a).status, 204);
     let v3 = submit(&a, &second, &c2);
-    let ids: Vec<&Value> = v3["checks"]["duplicate"]["matches"]
+    let ids: Vec<&Value> =
+        v3["checks"]["duplicate"]["matches"].as_array().expect("matches").iter().map(|m| &m["id"]).collect();
+    assert!(!ids.contains(&&v1["id"]) && ids.contains(&&v2["id"]), "{v3:#}");
+}
+
+#[test]
+fn a_face_seen_in_a_complycube_identity_check_is_a_duplicate_under_another_identity() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    let client = app.client(&key, "Abdullah");
+    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
+    let c = app.post(
+        "/v1/checks",
+        &key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    app.run_jobs();
+    // The same face on a passport of another name: its live photo and document portrait match.
+    let (front, country) = passport("Abdullah_Gul_0001", valid_for_an_adult);
+    let verify = || {
+        app.post(
+            "/v1/identity/verify",
+            &key,
+            json!({"document_front": b64(&front), "selfie": b64(&selfie("Abdullah_Gul_0007")),
+                   "document_type": "passport", "country": country}),
+        )
+        .body
+    };
+    let v = verify();
+    assert!(codes(&v).contains(&"DUPLICATE_FACE".to_string()), "{v:#}");
+    let objects: Vec<&Value> = v["checks"]["duplicate"]["matches"]
         .as_array()
         .expect("matches")
         .iter()
-        .map(|m| &m["verification_id"])
+        .map(|m| &m["object"])
         .collect();
-    assert!(!ids.contains(&&v1["id"]) && ids.contains(&&v2["id"]), "{v3:#}");
+    assert!(objects.contains(&&json!("live_photo")) && objects.contains(&&json!("document")), "{v:#}");
+    let ids: Vec<&Value> =
+        v["checks"]["duplicate"]["matches"].as_array().expect("m").iter().map(|m| &m["id"]).collect();
+    assert!(ids.contains(&&json!(photo)), "{v:#}");
+    // The client deleted, its faces are forgotten: only the verification just made matches.
+    assert_eq!(app.delete(&format!("/v1/clients/{client}"), &key).status, 204);
+    let again = verify();
+    let objects: Vec<&Value> = again["checks"]["duplicate"]["matches"]
+        .as_array()
+        .expect("matches")
+        .iter()
+        .map(|m| &m["object"])
+        .collect();
+    assert!(objects.iter().all(|o| *o == "identity.verification"), "{again:#}");
 }
 
 #[test]
