@@ -78,6 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 eprintln!("card {i} ({card:?}) {field}: read {got:?}, printed {want:?}");
             }
         }
+        let squeeze = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+        *right.entry("address (spaces ignored)").or_default() +=
+            usize::from(x.address.as_deref().map(squeeze) == Some(squeeze(&h.address)));
         mismatch += usize::from(v.fraud_signals.iter().any(|s| s.code == "MRZ_VISUAL_ZONE_MISMATCH"));
         verified += usize::from(v.status == verity_checks::verify::Decision::Verified);
     }
