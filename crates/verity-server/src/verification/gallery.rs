@@ -104,11 +104,7 @@ pub async fn record(s: &AppState, tenant: &str, owner: &str, f: &Fingerprint) ->
         created_at: now_ms(),
     };
     s.store.insert_fingerprint(&row).await?;
-    let tg = s.galleries.of(tenant);
-    let mut cursor = tg.cursor.lock().await;
-    if cursor.loaded {
-        tg.apply(&mut cursor, &row);
-    }
+    apply_here(s, &row).await;
     Ok(())
 }
 
@@ -122,12 +118,18 @@ pub async fn forget(s: &AppState, tenant: &str, owner: &str) -> Result<(), Store
         created_at: now_ms(),
     };
     s.store.delete_fingerprints(&row).await?;
-    let tg = s.galleries.of(tenant);
+    apply_here(s, &row).await;
+    Ok(())
+}
+
+/// Applies a row this process just stored to its gallery at once (a gallery not loaded yet
+/// reads it with the rest).
+async fn apply_here(s: &AppState, row: &FingerprintRow) {
+    let tg = s.galleries.of(&row.tenant_id);
     let mut cursor = tg.cursor.lock().await;
     if cursor.loaded {
-        tg.apply(&mut cursor, &row);
+        tg.apply(&mut cursor, row);
     }
-    Ok(())
 }
 
 /// Forgets the faces a live photo or a document left in the gallery (by an identity check)
