@@ -259,3 +259,39 @@ fn national_cards_are_read_on_both_sides_with_what_their_visual_zone_prints() {
         assert_eq!(v.status, Decision::Verified, "{json:#}");
     }
 }
+
+#[test]
+fn a_document_photographed_off_a_display_is_a_screen_replay_and_on_paper_it_is_not() {
+    use verity_document::synth::recapture::{capture, Display, Scene};
+    let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH)).expect("OCR-B (scripts/setup)");
+    let font = synth::font(&bytes).expect("font");
+    let mut rng = Rng::new(7101);
+    let page = synth::page(&mut rng, &font, Format::Td3);
+    let shots = [
+        (Scene::Paper, false),
+        (Scene::Screen(Display { camera_px_per_pixel: 2.6, ..Display::random(&mut rng) }), true),
+    ];
+    for (scene, replay) in shots {
+        let (jpeg, _, _) = capture(&mut rng, &page, scene, Severity::Mild);
+        let req = Request {
+            front: &jpeg,
+            back: None,
+            selfie: None,
+            document_type: DocumentType::Passport,
+            country: "FR".into(),
+            checks: vec![CheckName::Fraud],
+            today: TODAY,
+            policy: Policy::default(),
+            gallery: None,
+        };
+        let v = run(&req);
+        let json = serde_json::to_value(&v).expect("json");
+        let signal = v.fraud_signals.iter().find(|s| s.code == "SCREEN_OR_PRINT_REPLAY");
+        assert_eq!(signal.is_some(), replay, "{scene:?}: {json:#}");
+        if let Some(s) = signal {
+            assert_eq!(s.evidence["subject"], "document");
+            assert_eq!(s.evidence["side"], "front");
+            assert_eq!(v.status, Decision::Rejected, "{json:#}");
+        }
+    }
+}

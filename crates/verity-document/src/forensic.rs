@@ -8,9 +8,11 @@
 //! - `colourImage`: the document is in colour. Identity documents are printed in colour; a
 //!   gray-scale image is a photocopy, a black-and-white scan or a converted file, which hides
 //!   security printing. Measured with the Hasler–Süsstrunk colourfulness (0 for gray).
+//! - `screenRecapture`: the photo was taken off a colour display — its subpixel lattice (or the
+//!   moiré it folds into) is in the image; see [`crate::recapture`].
 //!
 //! Not here (said in the check's reasons, never made up): pixel-level splice or copy-move
-//! detection, screen-recapture (moiré) detection, font and layout templates per issuer.
+//! detection, colour print recaptures (halftone), font and layout templates per issuer.
 
 use serde::Serialize;
 use verity_imaging::Decoded;
@@ -30,6 +32,15 @@ pub struct Forensics {
     /// Hasler–Süsstrunk colourfulness of the image.
     pub colourfulness: f32,
     pub grayscale: bool,
+    /// The display-lattice test (`None` for an image smaller than its tile).
+    pub screen: Option<crate::recapture::ScreenLattice>,
+}
+
+impl Forensics {
+    /// The image was photographed off a display.
+    pub fn screen_recapture(&self) -> bool {
+        self.screen.as_ref().is_some_and(|s| s.found)
+    }
 }
 
 /// Inspects a decoded document image.
@@ -46,6 +57,7 @@ pub fn inspect(d: &Decoded) -> Forensics {
         truncated: d.info.truncated,
         colourfulness,
         grayscale: colourfulness < GRAYSCALE_BELOW,
+        screen: crate::recapture::screen_lattice(&d.image),
     }
 }
 

@@ -18,6 +18,7 @@ pub mod forensic;
 pub mod lines;
 pub mod ocr;
 pub mod read;
+pub mod recapture;
 pub mod synth;
 pub mod viz;
 

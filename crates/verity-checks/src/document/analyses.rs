@@ -236,7 +236,8 @@ pub(crate) fn consistency(ev: &Evidence<'_>) -> Consistency {
     Consistency { analysis: a, comparisons: ev.visual_zone.map(<[FieldMatch]>::to_vec) }
 }
 
-/// `forensicAnalysis`: editing software, cut-off images, black-and-white copies.
+/// `forensicAnalysis`: editing software, cut-off images, black-and-white copies, screen
+/// recaptures.
 pub(crate) fn forensic(ev: &Evidence<'_>) -> Analysis {
     let mut a = Analysis::new();
     if ev.forensics.is_empty() {
@@ -261,6 +262,24 @@ pub(crate) fn forensic(ev: &Evidence<'_>) -> Analysis {
         .collect();
     a.signal("colourImage", gray.is_empty(), || {
         format!("the document is in black and white — a photocopy or converted image: {}", gray.join(", "))
+    });
+    let screens: Vec<String> = ev
+        .forensics
+        .iter()
+        .filter_map(|(s, f)| f.screen.as_ref().filter(|l| l.found).map(|l| (s, l)))
+        .map(|(s, l)| {
+            format!(
+                "{s} (lattice peak {:.0}× its surroundings, in {:.0} % of the image)",
+                l.prominence,
+                l.recurrence * 100.0
+            )
+        })
+        .collect();
+    a.signal("screenRecapture", screens.is_empty(), || {
+        format!(
+            "the document was photographed off a screen — its pixel lattice shows: {}",
+            screens.join(", ")
+        )
     });
     a
 }

@@ -50,6 +50,18 @@ pub(super) fn document_signals(
                 json!({"side": side, "colourfulness": round3(f.colourfulness)}),
             ));
         }
+        if let Some(lattice) = f.screen.as_ref().filter(|l| l.found) {
+            out.push(signals::SCREEN_OR_PRINT_REPLAY.signal(
+                format!("the {side} image was photographed off a screen: its pixel lattice shows"),
+                json!({
+                    "side": side,
+                    "subject": "document",
+                    "prominence": round3(lattice.prominence),
+                    "ellipticity": round3(lattice.ellipticity),
+                    "recurrence": round3(lattice.recurrence),
+                }),
+            ));
+        }
     }
     let Some((side, reading)) = ex.mrz() else {
         if req.document_type.is_card() && req.back.is_none() {

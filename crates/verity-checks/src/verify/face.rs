@@ -116,7 +116,7 @@ pub(super) fn face_signals(
                 if !replay.is_empty() {
                     out.push(signals::SCREEN_OR_PRINT_REPLAY.signal(
                         format!("the selfie shows a screen or a print: {}", replay.join(", ")),
-                        json!({"signals": replay}),
+                        json!({"subject": "selfie", "signals": replay}),
                     ));
                 }
                 LivenessCheck {

@@ -5,6 +5,7 @@
 
 pub mod arabic;
 pub mod national;
+pub mod recapture;
 
 pub use ab_glyph::FontRef;
 use ab_glyph::{Font, PxScale, ScaleFont};
@@ -445,6 +446,14 @@ fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
     }
     let quality = [92u8, 85, 70, 55][l as usize];
     (img, quality)
+}
+
+/// A flat document page (before any camera) with random holder data: what
+/// [`recapture::capture`] photographs.
+pub fn page(rng: &mut Rng, font: &FontRef<'_>, format: Format) -> RgbImage {
+    let data = random_data(rng, format);
+    let lines = compose(format, &data).unwrap_or_default();
+    render(rng, font, format, &lines, &data)
 }
 
 /// One synthetic document photo.

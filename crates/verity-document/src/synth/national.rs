@@ -396,6 +396,12 @@ fn render_back(rng: &mut Rng, fonts: &Fonts<'_>, card: Card, h: &Holder, lines: 
 }
 
 /// A two-sided card of `card`, photographed at `sev`; `face` (when given) is the portrait.
+/// The front of a card with a random holder, flat (before any camera).
+pub fn card_front(rng: &mut Rng, fonts: &Fonts<'_>, card: Card) -> RgbImage {
+    let h = holder(rng, card);
+    render_front(rng, fonts, card, &h, None)
+}
+
 pub fn generate_card(
     rng: &mut Rng,
     fonts: &Fonts<'_>,
