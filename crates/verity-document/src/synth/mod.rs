@@ -377,6 +377,33 @@ fn bilinear(img: &RgbImage, x: f32, y: f32, bg: [f32; 3]) -> [f32; 3] {
     o
 }
 
+/// The homography from photo pixels to `doc` pixels for a document `size` pixels large on the
+/// photo, centred at `centre`, turned by `angle` (radians), each corner moved at random by up to
+/// `persp` of the size.
+fn place(
+    rng: &mut Rng,
+    doc: &RgbImage,
+    size: (f32, f32),
+    centre: (f32, f32),
+    angle: f32,
+    persp: f32,
+) -> [f32; 9] {
+    let ((dw, dh), (cx, cy)) = (size, centre);
+    let (ca, sa) = (angle.cos(), angle.sin());
+    let corners =
+        [(-dw / 2.0, -dh / 2.0), (dw / 2.0, -dh / 2.0), (dw / 2.0, dh / 2.0), (-dw / 2.0, dh / 2.0)];
+    let dst: Vec<(f32, f32)> = corners
+        .iter()
+        .map(|&(x, y)| {
+            let (jx, jy) = (rng.range(-1.0, 1.0) * persp * dw, rng.range(-1.0, 1.0) * persp * dh);
+            (cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca)
+        })
+        .collect();
+    let (w, h) = (doc.width() as f32, doc.height() as f32);
+    homography([(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)], [dst[0], dst[1], dst[2], dst[3]])
+        .unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+}
+
 /// Photographs the document: placed on a background at a random size, rotated, in perspective,
 /// lit unevenly with a glare spot, blurred, noisy, JPEG-compressed.
 fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
@@ -390,24 +417,7 @@ fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
     let angle = rng.range(-1.0, 1.0) * [0.0, 3.0, 7.0, 12.0][l as usize] * std::f32::consts::PI / 180.0;
     let persp = [0.0, 0.02, 0.05, 0.09][l as usize];
     let (cx, cy) = (out_w as f32 / 2.0 + rng.range(-30.0, 30.0), out_h as f32 / 2.0 + rng.range(-30.0, 30.0));
-    let (ca, sa) = (angle.cos(), angle.sin());
-    let corners =
-        [(-dw / 2.0, -dh / 2.0), (dw / 2.0, -dh / 2.0), (dw / 2.0, dh / 2.0), (-dw / 2.0, dh / 2.0)];
-    let dst: Vec<(f32, f32)> = corners
-        .iter()
-        .map(|&(x, y)| {
-            let (jx, jy) = (rng.range(-1.0, 1.0) * persp * dw, rng.range(-1.0, 1.0) * persp * dh);
-            (cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca)
-        })
-        .collect();
-    let src = [
-        (0.0, 0.0),
-        (doc.width() as f32, 0.0),
-        (doc.width() as f32, doc.height() as f32),
-        (0.0, doc.height() as f32),
-    ];
-    let hmat = homography(src, [dst[0], dst[1], dst[2], dst[3]])
-        .unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    let hmat = place(rng, doc, (dw, dh), (cx, cy), angle, persp);
     let bg = [rng.range(60.0, 160.0), rng.range(50.0, 140.0), rng.range(40.0, 120.0)];
     let glare =
         (rng.range(0.2, 0.8) * out_w as f32, rng.range(0.2, 0.8) * out_h as f32, rng.range(80.0, 220.0));

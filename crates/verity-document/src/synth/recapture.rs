@@ -12,7 +12,7 @@
 
 use image::{Rgb, RgbImage};
 
-use super::{bilinear, homography, Rng, Severity};
+use super::{bilinear, place, Rng, Severity};
 
 /// A display showing the document.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,19 +90,8 @@ pub fn capture(rng: &mut Rng, doc: &RgbImage, scene: Scene, sev: Severity) -> (V
     let angle = rng.range(-1.0, 1.0) * [1.0, 3.0, 7.0, 12.0][l] * std::f32::consts::PI / 180.0;
     let persp = [0.005, 0.02, 0.05, 0.09][l];
     let (cx, cy) = (out_w as f32 / 2.0 + rng.range(-20.0, 20.0), out_h as f32 / 2.0 + rng.range(-20.0, 20.0));
-    let (ca, sa) = (angle.cos(), angle.sin());
-    let corners =
-        [(-dw / 2.0, -dh / 2.0), (dw / 2.0, -dh / 2.0), (dw / 2.0, dh / 2.0), (-dw / 2.0, dh / 2.0)];
-    let dst: Vec<(f32, f32)> = corners
-        .iter()
-        .map(|&(x, y)| {
-            let (jx, jy) = (rng.range(-1.0, 1.0) * persp * dw, rng.range(-1.0, 1.0) * persp * dh);
-            (cx + (x + jx) * ca - (y + jy) * sa, cy + (x + jx) * sa + (y + jy) * ca)
-        })
-        .collect();
+    let hm = place(rng, doc, (dw, dh), (cx, cy), angle, persp);
     let (w, h) = (doc.width() as f32, doc.height() as f32);
-    let hm = homography([(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)], [dst[0], dst[1], dst[2], dst[3]])
-        .unwrap_or([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     // The page as the display shows it: one display pixel per image pixel.
     let shown = match scene {
         Scene::Screen(d) => {
