@@ -37,9 +37,9 @@ pub struct Forensics {
 }
 
 impl Forensics {
-    /// The image was photographed off a display.
-    pub fn screen_recapture(&self) -> bool {
-        self.screen.as_ref().is_some_and(|s| s.found)
+    /// The display lattice, when the image was photographed off a display.
+    pub fn screen_recapture(&self) -> Option<&crate::recapture::ScreenLattice> {
+        self.screen.as_ref().filter(|s| s.found)
     }
 }
 

@@ -16,10 +16,11 @@
 //! for any single-ink pattern, whatever its colour, and large for a subpixel lattice, whose
 //! colour turns red → green → blue around grey. The camera's own false colour (demosaicing a
 //! fine pattern, lateral chromatic aberration) shifts red and blue against green in opposite
-//! directions: its ellipse lies in a plane that contains grey, and projects to nothing. A recapture shows a sharp peak of that area
-//! which stands far above its neighbouring frequencies and recurs at the same frequency in most
-//! tiles (the lattice covers the whole screen; a printed pattern changes with the design). JPEG's
-//! 8×8 block grid is excluded by frequency.
+//! directions: its ellipse lies in a plane that contains grey, and projects to nothing. A
+//! recapture shows a sharp peak of that area which stands far above its neighbouring
+//! frequencies and recurs at the same frequency in most tiles (the lattice covers the whole
+//! screen; a printed pattern changes with the design). JPEG's 8×8 block grid is excluded by
+//! frequency.
 //!
 //! Limits (said in the docs too): a recapture shrunk by the sender after the camera (most of
 //! the lattice is then averaged away), or a display whose subpixels are not side by side, can
@@ -68,7 +69,7 @@ pub struct ScreenLattice {
     pub share: f32,
     /// Tiles transformed.
     pub tiles: usize,
-    /// All three past their thresholds.
+    /// Prominence, ellipticity, recurrence and share all past their thresholds.
     pub found: bool,
 }
 
@@ -140,14 +141,16 @@ fn spectra(img: &image::RgbImage, origins: &[(usize, usize)]) -> Spectra {
             let mut mean = 0f32;
             for y in 0..n {
                 for x in 0..n {
-                    mean += img.get_pixel((ox + x) as u32, (oy + y) as u32)[c] as f32;
+                    let v = img.get_pixel((ox + x) as u32, (oy + y) as u32)[c] as f32;
+                    mean += v;
+                    buf[y * n + x] = Complex32::new(v, 0.0);
                 }
             }
             mean /= (n * n) as f32;
             for y in 0..n {
                 for x in 0..n {
-                    let v = img.get_pixel((ox + x) as u32, (oy + y) as u32)[c] as f32 - mean;
-                    buf[y * n + x] = Complex32::new(v * hann[x] * hann[y], 0.0);
+                    let z = &mut buf[y * n + x];
+                    z.re = (z.re - mean) * hann[x] * hann[y];
                 }
             }
             for row in buf.chunks_exact_mut(n) {
@@ -204,17 +207,17 @@ fn in_band(kx: i32, ky: i32) -> bool {
     r >= LOW_BIN as f32 && r <= HIGH_FRACTION * TILE as f32 && !jpeg
 }
 
+/// The index of frequency (kx, ky) in a half-plane map: (−kx, −ky) where ky < 0 (a real
+/// image's spectrum is symmetric), `None` past the Nyquist row.
+fn bin(kx: i32, ky: i32) -> Option<usize> {
+    let (x, y) = if ky < 0 { (-kx, -ky) } else { (kx, ky) };
+    (y <= TILE as i32 / 2).then(|| y as usize * TILE + x.rem_euclid(TILE as i32) as usize)
+}
+
 /// Sum over the 3×3 bins around (kx, ky) and the mean of the ring between radius 3 and 6 bins
 /// (both in the half plane, mirrored where they cross ky = 0).
 fn peak_and_ring(map: &[f32], kx: i32, ky: i32) -> (f32, f32) {
-    let n = TILE as i32;
-    let at = |x: i32, y: i32| -> f32 {
-        let (x, y) = if y < 0 { (-x, -y) } else { (x, y) };
-        if y > n / 2 {
-            return 0.0;
-        }
-        map[(y as usize) * TILE + x.rem_euclid(n) as usize]
-    };
+    let at = |x: i32, y: i32| bin(x, y).map_or(0.0, |i| map[i]);
     let mut peak = 0f32;
     let mut ring = 0f32;
     let mut ring_n = 0f32;
@@ -248,10 +251,7 @@ pub fn screen_lattice(img: &image::RgbImage) -> Option<ScreenLattice> {
         let (mut a, mut p) = (0f32, 0f32);
         for dy in -1..=1 {
             for dx in -1..=1 {
-                let (x, y) = (kx + dx, ky + dy);
-                let (x, y) = if y < 0 { (-x, -y) } else { (x, y) };
-                if y as usize <= n / 2 {
-                    let i = y as usize * n + x.rem_euclid(n as i32) as usize;
+                if let Some(i) = bin(kx + dx, ky + dy) {
                     a += s.area[i];
                     p += s.power[i];
                 }

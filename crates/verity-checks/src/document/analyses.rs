@@ -266,7 +266,7 @@ pub(crate) fn forensic(ev: &Evidence<'_>) -> Analysis {
     let screens: Vec<String> = ev
         .forensics
         .iter()
-        .filter_map(|(s, f)| f.screen.as_ref().filter(|l| l.found).map(|l| (s, l)))
+        .filter_map(|(s, f)| f.screen_recapture().map(|l| (s, l)))
         .map(|(s, l)| {
             format!(
                 "{s} (lattice peak {:.0}× its surroundings, in {:.0} % of the image)",

@@ -50,7 +50,7 @@ pub(super) fn document_signals(
                 json!({"side": side, "colourfulness": round3(f.colourfulness)}),
             ));
         }
-        if let Some(lattice) = f.screen.as_ref().filter(|l| l.found) {
+        if let Some(lattice) = f.screen_recapture() {
             out.push(signals::SCREEN_OR_PRINT_REPLAY.signal(
                 format!("the {side} image was photographed off a screen: its pixel lattice shows"),
                 json!({

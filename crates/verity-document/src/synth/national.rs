@@ -395,13 +395,13 @@ fn render_back(rng: &mut Rng, fonts: &Fonts<'_>, card: Card, h: &Holder, lines: 
     img
 }
 
-/// A two-sided card of `card`, photographed at `sev`; `face` (when given) is the portrait.
 /// The front of a card with a random holder, flat (before any camera).
 pub fn card_front(rng: &mut Rng, fonts: &Fonts<'_>, card: Card) -> RgbImage {
     let h = holder(rng, card);
     render_front(rng, fonts, card, &h, None)
 }
 
+/// A two-sided card of `card`, photographed at `sev`; `face` (when given) is the portrait.
 pub fn generate_card(
     rng: &mut Rng,
     fonts: &Fonts<'_>,

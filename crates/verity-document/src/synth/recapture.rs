@@ -12,7 +12,8 @@
 
 use image::{Rgb, RgbImage};
 
-use super::{bilinear, place, Rng, Severity};
+use super::camera::{bilinear, place};
+use super::{Rng, Severity};
 
 /// A display showing the document.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -76,12 +77,7 @@ fn display_light(shown: &RgbImage, d: &Display, x: f32, y: f32, ch: usize, ui: [
 /// Photographs `doc` (a flat page) in `scene` at `sev`; returns the JPEG bytes and the photo's
 /// size.
 pub fn capture(rng: &mut Rng, doc: &RgbImage, scene: Scene, sev: Severity) -> (Vec<u8>, u32, u32) {
-    let l = match sev {
-        Severity::Clean => 0usize,
-        Severity::Mild => 1,
-        Severity::Moderate => 2,
-        Severity::Severe => 3,
-    };
+    let l = sev.level() as usize;
     let out_w = rng.int(1100, 1600) as u32;
     let out_h = out_w * 3 / 4;
     let doc_w = rng.range(0.75, 0.92) * out_w as f32;
