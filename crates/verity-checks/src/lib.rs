@@ -15,6 +15,7 @@ pub mod document;
 pub mod duplicates;
 pub mod engines;
 pub mod face_auth;
+pub mod hosted;
 pub mod identity;
 pub mod outcome;
 pub mod verify;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use verity_checks::engines::Engines;
-use verity_checks::verify::{verify, CheckName, CheckStatus, Decision, DocumentType, Policy, Request};
+use verity_checks::verify::{
+    verify, CheckName, CheckStatus, Decision, DocumentType, Policy, Request, Selfie,
+};
 use verity_document::synth::{self, Rng, Severity};
 use verity_mrz::{Date, Format};
 
@@ -65,7 +67,7 @@ fn request<'a>(doc: &'a synth::Synthetic, selfie: &'a [u8], t: DocumentType, tod
     Request {
         front: &doc.jpeg,
         back: None,
-        selfie: Some(selfie),
+        selfie: Some(Selfie::Photo(selfie)),
         document_type: t,
         country: issuer(doc),
         checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],
@@ -235,7 +237,7 @@ fn national_cards_are_read_on_both_sides_with_what_their_visual_zone_prints() {
         let req = Request {
             front: &c.front,
             back: Some(&c.back),
-            selfie: Some(&genuine),
+            selfie: Some(Selfie::Photo(&genuine)),
             document_type: t,
             country: country.into(),
             checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],

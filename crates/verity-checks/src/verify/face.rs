@@ -6,13 +6,18 @@ use verity_liveness::photo::Status;
 
 use super::{
     round3, signals, CheckName, CheckStatus, Checks, FaceMatchCheck, FraudSignal, LivenessCheck, Request,
+    Selfie, SelfieEvidence,
 };
-use crate::engines::{FaceChecks, LivenessFacts, SelfieFacts};
+use crate::engines::{FaceChecks, LivenessFacts, VideoFacts};
+
+/// How long before its prompt a challenge may be met and still count as an answer to it (the
+/// page's clock and the video's timestamps differ by a frame or two; sampled at 6 fps).
+pub const PROMPT_TOLERANCE_MS: u64 = 500;
 
 /// The face match and liveness checks and their signals.
 pub(super) fn face_signals(
     faces: Result<&dyn FaceChecks, String>,
-    selfie: Option<Result<SelfieFacts, String>>,
+    selfie: Option<Result<SelfieEvidence, String>>,
     portrait: Option<Result<Embedding, String>>,
     req: &Request<'_>,
     out: &mut Vec<FraudSignal>,
@@ -55,14 +60,23 @@ pub(super) fn face_signals(
         }
         Some(Ok(s)) => s,
     };
-    match &selfie.face {
-        Ok(f) => {
-            if let Some(why) = &f.multiple_faces {
-                out.push(signals::MULTIPLE_FACES.signal(format!("selfie: {why}"), json!({})));
+    let face = match &selfie {
+        SelfieEvidence::Photo(p) => p.face.as_ref().map(|f| &f.embedding).map_err(Clone::clone),
+        SelfieEvidence::Video(v) => Ok(&v.embedding),
+    };
+    match &selfie {
+        SelfieEvidence::Photo(p) => match &p.face {
+            Ok(f) => {
+                if let Some(why) = &f.multiple_faces {
+                    out.push(signals::MULTIPLE_FACES.signal(format!("selfie: {why}"), json!({})));
+                }
             }
-        }
-        Err(e) => out
-            .push(signals::NO_FACE_IN_SELFIE.signal("no face was found in the selfie", json!({"detail": e}))),
+            Err(e) => out.push(
+                signals::NO_FACE_IN_SELFIE.signal("no face was found in the selfie", json!({"detail": e})),
+            ),
+        },
+        // A video without a tracked face is not assessed at all (`Err` above).
+        SelfieEvidence::Video(_) => {}
     }
     if want(CheckName::FaceMatch) {
         let portrait = portrait.unwrap_or_else(|| Err("not searched".into()));
@@ -72,9 +86,9 @@ pub(super) fn face_signals(
                 json!({"detail": portrait.as_ref().err()}),
             ));
         }
-        checks.face_match = Some(match (&selfie.face, &portrait, faces) {
+        checks.face_match = Some(match (&face, &portrait, faces) {
             (Ok(s), Ok(p), Ok(engine)) => {
-                let m = engine.compare(&s.embedding, p);
+                let m = engine.compare(s, p);
                 if !m.is_match {
                     // 300 points at the threshold, up to 500 as the similarity falls 0.2 below it.
                     let gap = (m.threshold - m.similarity).max(0.0);
@@ -99,7 +113,18 @@ pub(super) fn face_signals(
         });
     }
     if want(CheckName::Liveness) {
-        checks.liveness = Some(match &selfie.liveness {
+        let photo = match &selfie {
+            SelfieEvidence::Photo(p) => &p.liveness,
+            SelfieEvidence::Video(v) => {
+                let prompted = match &req.selfie {
+                    Some(Selfie::Video(s)) => s.prompted_at_ms,
+                    _ => &[],
+                };
+                checks.liveness = Some(video_liveness(v, prompted, out));
+                return;
+            }
+        };
+        checks.liveness = Some(match photo {
             LivenessFacts::Unavailable(e) => not_performed_live(format!("liveness engine unavailable: {e}")),
             LivenessFacts::NotAssessed(e) => not_performed_live(format!("liveness not assessed: {e}")),
             LivenessFacts::Assessed(p) => {
@@ -128,5 +153,63 @@ pub(super) fn face_signals(
                 }
             }
         });
+    }
+}
+
+/// The liveness check of a selfie video: the engine's verdict (tracking, same person, PAD, head
+/// motion, planarity, the challenges in order), and each challenge met no earlier than its
+/// prompt was shown.
+fn video_liveness(v: &VideoFacts, prompted_at_ms: &[u64], out: &mut Vec<FraudSignal>) -> LivenessCheck {
+    let r = &v.report;
+    let early: Vec<&str> = r
+        .challenges
+        .iter()
+        .zip(prompted_at_ms)
+        .filter(|(c, shown)| c.at_ms.is_some_and(|at| at + PROMPT_TOLERANCE_MS < **shown))
+        .map(|(c, _)| c.name)
+        .collect();
+    let missed: Vec<&str> = r.challenges.iter().filter(|c| !c.passed).map(|c| c.name).collect();
+    if !missed.is_empty() || !early.is_empty() {
+        out.push(signals::CHALLENGE_NOT_MET.signal(
+            if missed.is_empty() {
+                format!("the selfie video met {} before being asked to", early.join(", "))
+            } else {
+                format!("the selfie video does not show {}", missed.join(", "))
+            },
+            json!({"subject": "selfie", "missed": missed, "before_prompt": early,
+                   "challenges": r.challenges, "prompted_at_ms": prompted_at_ms}),
+        ));
+    }
+    let spoof_reason = |name: &str| r.reasons.iter().any(|x| x == name);
+    let pad = r.signals.passive_pad.value.unwrap_or(0.0) as f32;
+    if spoof_reason("passive_pad") || spoof_reason("same_person") {
+        out.push(signals::LIVENESS_FAILED.signal(
+            format!("the selfie video is not of one live person (liveness score {:.0}/100)", r.score),
+            json!({"subject": "selfie", "score": r.score, "live_probability": round3(pad), "reasons": r.reasons}),
+        ));
+    }
+    if spoof_reason("planarity") {
+        out.push(signals::SCREEN_OR_PRINT_REPLAY.signal(
+            "the face in the selfie video moves like a flat picture",
+            json!({"subject": "selfie", "signals": ["planarity"], "residual": r.signals.planarity.value}),
+        ));
+    }
+    if spoof_reason("face_tracking") {
+        out.push(signals::LOW_IMAGE_QUALITY.signal(
+            "the face is not visible through the selfie video",
+            json!({"subject": "selfie", "tracked": r.signals.face_tracking.value}),
+        ));
+    }
+    let live = r.live && early.is_empty();
+    LivenessCheck {
+        status: if live { CheckStatus::Passed } else { CheckStatus::Failed },
+        confidence: round3(((r.score - 50.0).abs() / 50.0).min(1.0)),
+        is_live: Some(live),
+        spoof_probability: Some(round3(1.0 - pad)),
+        reason: (!live).then(|| {
+            let mut why = r.reasons.clone();
+            why.extend(early.iter().map(|c| format!("challenge_{c}_before_prompt")));
+            why.join(", ")
+        }),
     }
 }

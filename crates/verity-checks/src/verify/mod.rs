@@ -9,16 +9,19 @@ pub mod extract;
 mod face;
 pub mod signals;
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 use verity_document::examine::{Examination, ExamineOptions, TextReading};
 use verity_face::Embedding;
+use verity_liveness::{Challenge, VideoLimits};
 use verity_mrz::Date;
 
 pub use extract::ExtractedData;
 pub use signals::{Decision, FraudSignal, Policy, RiskLevel, Severity};
 
 use crate::duplicates::{Fingerprint, Gallery, Identity, ImageHash};
-use crate::engines::{DocumentReader, FaceChecks, SelfieFacts};
+use crate::engines::{DocumentReader, FaceChecks, SelfieFacts, VideoFacts};
 pub use duplicate::DuplicateCheck;
 
 /// The document types of the seed.
@@ -33,6 +36,9 @@ pub enum DocumentType {
     /// Driving permit.
     Permit,
     ResidenceCard,
+    /// Not declared (the hosted flow's ID photo): whatever the document says it is; no type or
+    /// country mismatch is looked for. Not accepted from `/v1/identity/verify`.
+    Any,
 }
 
 impl DocumentType {
@@ -51,6 +57,7 @@ impl DocumentType {
             DocumentType::Passport => "passport",
             DocumentType::Permit => "permit",
             DocumentType::ResidenceCard => "residence_card",
+            DocumentType::Any => "any",
         }
     }
 
@@ -60,7 +67,7 @@ impl DocumentType {
 
     /// An ID-1 card: its data may be split between front and back.
     pub fn is_card(self) -> bool {
-        self != DocumentType::Passport
+        !matches!(self, DocumentType::Passport | DocumentType::Any)
     }
 
     /// Whether the MRZ is printed on the back (the Moroccan CNIE, the French CNI since 2021 and
@@ -86,7 +93,7 @@ impl DocumentType {
             DocumentType::Cin | DocumentType::Cni | DocumentType::ResidenceCard => {
                 matches!(first, 'I' | 'A' | 'C')
             }
-            DocumentType::Permit => true,
+            DocumentType::Permit | DocumentType::Any => true,
         }
     }
 }
@@ -215,14 +222,34 @@ impl Checks {
     }
 }
 
+/// The selfie of a verification: a photo, or a video recorded with active challenges (the
+/// hosted capture flow).
+#[derive(Debug, Clone)]
+pub enum Selfie<'a> {
+    Photo(&'a [u8]),
+    Video(VideoSelfie<'a>),
+}
+
+/// A selfie video and the prompts its subject was shown.
+#[derive(Debug, Clone)]
+pub struct VideoSelfie<'a> {
+    pub path: &'a Path,
+    /// The challenges in the order they were prompted.
+    pub challenges: &'a [Challenge],
+    /// When each challenge was prompted (ms into the video), as the capture page recorded it;
+    /// empty when unknown. A challenge met before its prompt was shown was not a response to it.
+    pub prompted_at_ms: &'a [u64],
+    pub limits: VideoLimits,
+}
+
 /// What a verification is asked to do.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
     pub front: &'a [u8],
     pub back: Option<&'a [u8]>,
-    pub selfie: Option<&'a [u8]>,
+    pub selfie: Option<Selfie<'a>>,
     pub document_type: DocumentType,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// ISO 3166-1 alpha-2, upper case; empty when not declared.
     pub country: String,
     /// The checks to run.
     pub checks: Vec<CheckName>,
@@ -287,14 +314,17 @@ pub fn verify(
         },
         || {
             crate::both(
-                || -> Option<Result<SelfieFacts, String>> {
-                    let selfie = req.selfie.filter(|_| face_checks || duplicates)?;
-                    Some(
-                        faces
-                            .as_ref()
-                            .map_err(|e| format!("face engine unavailable: {e}"))
-                            .and_then(|f| f.selfie(selfie)),
-                    )
+                || -> Option<Result<SelfieEvidence, String>> {
+                    let selfie = req.selfie.as_ref().filter(|_| face_checks || duplicates)?;
+                    let engine = faces.as_ref().map_err(|e| format!("face engine unavailable: {e}"));
+                    Some(engine.and_then(|f| {
+                        match selfie {
+                            Selfie::Photo(bytes) => f.selfie(bytes).map(SelfieEvidence::Photo),
+                            Selfie::Video(v) => f
+                                .video(v.path, v.challenges, &v.limits)
+                                .map(|v| SelfieEvidence::Video(Box::new(v))),
+                        }
+                    }))
                 },
                 || -> Option<Result<Embedding, String>> {
                     ((want(CheckName::FaceMatch) && req.selfie.is_some()) || duplicates).then(|| {
@@ -313,17 +343,17 @@ pub fn verify(
     if let Some(ex) = &examination {
         document::document_signals(ex, req, &mut signals, &mut checks, &mut extracted);
     }
-    let selfie_facts = selfie.as_ref().and_then(|r| r.as_ref().ok());
+    let evidence = selfie.as_ref().and_then(|r| r.as_ref().ok());
     let mut fingerprint = Fingerprint {
         identity: identity_of(&extracted),
-        selfie: selfie_facts.and_then(|f| f.face.as_ref().ok()).map(|f| f.embedding.0.clone()),
+        selfie: evidence.and_then(SelfieEvidence::embedding).map(|e| e.0.clone()),
         portrait: portrait.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.0.clone()),
         images: vec![("document_front".into(), ImageHash::of(req.front, &front.image))],
     };
     if let (Some(b), Some(d)) = (req.back, &back) {
         fingerprint.images.push(("document_back".into(), ImageHash::of(b, &d.image)));
     }
-    if let (Some(b), Some(f)) = (req.selfie, selfie_facts) {
+    if let (Some(Selfie::Photo(b)), Some(SelfieEvidence::Photo(f))) = (&req.selfie, evidence) {
         use sha2::Digest;
         fingerprint
             .images
@@ -380,6 +410,22 @@ pub fn verify(
         retryable: risk.retryable,
         fingerprint,
     })
+}
+
+/// What the face engine found in the selfie.
+pub(crate) enum SelfieEvidence {
+    Photo(SelfieFacts),
+    Video(Box<VideoFacts>),
+}
+
+impl SelfieEvidence {
+    /// The subject's face (a video's best frame).
+    fn embedding(&self) -> Option<&Embedding> {
+        match self {
+            SelfieEvidence::Photo(p) => p.face.as_ref().ok().map(|f| &f.embedding),
+            SelfieEvidence::Video(v) => Some(&v.embedding),
+        }
+    }
 }
 
 /// Who the extracted data says the holder is: the document number (MRZ fillers removed) and

@@ -71,6 +71,7 @@ signals! {
     MULTIPLE_FACES = "MULTIPLE_FACES", Low, 100, false;
     FACE_MISMATCH = "FACE_MISMATCH", Critical, 300, false;
     LIVENESS_FAILED = "LIVENESS_FAILED", Critical, 400, false;
+    CHALLENGE_NOT_MET = "CHALLENGE_NOT_MET", High, 350, true;
     SCREEN_OR_PRINT_REPLAY = "SCREEN_OR_PRINT_REPLAY", Critical, 500, false;
     LOW_IMAGE_QUALITY = "LOW_IMAGE_QUALITY", Low, 50, true;
     DUPLICATE_FACE = "DUPLICATE_FACE", High, 400, false;

@@ -102,7 +102,11 @@ pub(super) fn probe(path: &Path, limits: &VideoLimits) -> Result<Probe, Liveness
         ));
     }
     let num = |x: &Value| x.as_str().and_then(|s| s.parse::<f64>().ok()).or_else(|| x.as_f64());
-    let duration = num(&video["duration"]).or_else(|| num(&v["format"]["duration"])).unwrap_or(0.0);
+    // A browser's MediaRecorder writes WebM without a duration: the last frame's time then.
+    let duration = num(&video["duration"])
+        .or_else(|| num(&v["format"]["duration"]))
+        .or_else(|| last_frame_time(path))
+        .unwrap_or(0.0);
     if duration.is_nan() || duration < limits.min_duration_s {
         return Err(verr(
             "video_too_short",
@@ -116,6 +120,18 @@ pub(super) fn probe(path: &Path, limits: &VideoLimits) -> Result<Probe, Liveness
         ));
     }
     Ok(Probe { container, codec, width, height, duration })
+}
+
+/// The time of the last video packet (seconds), read from the packet index without decoding.
+fn last_frame_time(path: &Path) -> Option<f64> {
+    let out = Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "packet=pts_time", "-of", "csv=p=0"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines().filter_map(|l| l.trim().trim_end_matches(',').parse::<f64>().ok()).reduce(f64::max)
 }
 
 /// Decodes sampled frames (upright: ffmpeg applies the rotation metadata) as PPM through a pipe.
