@@ -135,35 +135,42 @@ pub fn peer_ip(parts: &Parts, state: &AppState) -> Option<IpAddr> {
 /// Resolves the caller of a request (the `Caller` extractor, and the upload gate before it
 /// takes a slot).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let per_min = state.config.limits.failed_auth_per_minute;
     let addr = peer_ip(parts, state).map(|ip| ip.to_string()).unwrap_or_default();
-    let fail = |message: &str| {
-        // Counts the failure against the address; past the budget the next ones get 429.
-        match state.failed_auth.check(&addr, per_min) {
-            Ok(()) => ApiError::Unauthorized(message.into()),
-            Err(retry_after) => ApiError::RateLimited { retry_after },
-        }
-    };
-    let Some(raw) = parts
+    let raw = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-    else {
-        return Err(fail("missing API key: send it in the Authorization header"));
+        .filter(|s| !s.is_empty());
+    let Some(raw) = raw else {
+        return Err(failed(state, &addr, "missing API key: send it in the Authorization header"));
     };
-    let key = raw.strip_prefix("Bearer ").unwrap_or(raw).trim();
-    if key.len() > 256 {
-        return Err(fail("invalid API key"));
+    authenticate_key(state, &addr, raw.strip_prefix("Bearer ").unwrap_or(raw).trim()).await
+}
+
+/// Counts a failed authentication against the client address; past the budget the next ones
+/// get 429.
+fn failed(state: &AppState, addr: &str, message: &str) -> ApiError {
+    match state.failed_auth.check(addr, state.config.limits.failed_auth_per_minute) {
+        Ok(()) => ApiError::Unauthorized(message.into()),
+        Err(retry_after) => ApiError::RateLimited { retry_after },
+    }
+}
+
+/// Resolves an API key given some other way than the `Authorization` header (the hosted
+/// flow's `api_key` parameter), with the same failure budget per client address.
+pub async fn authenticate_key(state: &AppState, addr: &str, key: &str) -> Result<Caller, ApiError> {
+    let per_min = state.config.limits.failed_auth_per_minute;
+    if key.is_empty() || key.len() > 256 {
+        return Err(failed(state, addr, "invalid API key"));
     }
     let hash = key_hash(key);
     let caller = match state.keys.get(&hash) {
         Some(v) => v,
         // An address that keeps failing gets no more lookups for a while, except for keys
         // known to be valid.
-        None if state.failed_auth.exhausted(&addr, per_min).is_some() && !state.keys.known_valid(&hash) => {
-            return Err(fail("invalid API key"))
+        None if state.failed_auth.exhausted(addr, per_min).is_some() && !state.keys.known_valid(&hash) => {
+            return Err(failed(state, addr, "invalid API key"))
         }
         None => {
             let found = state
@@ -175,7 +182,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, Api
             found
         }
     };
-    let caller = caller.ok_or_else(|| fail("invalid API key"))?;
+    let caller = caller.ok_or_else(|| failed(state, addr, "invalid API key"))?;
     state
         .rate
         .check(&caller.key_id, state.config.limits.requests_per_minute)

@@ -34,6 +34,44 @@ pub struct Config {
     pub log: LogConfig,
     pub metrics: MetricsConfig,
     pub verification: VerificationConfig,
+    pub hosted: HostedConfig,
+}
+
+/// The hosted capture flow (`/verif/`) and the defaults of each tenant's partner settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostedConfig {
+    /// The address users and partners reach Verity at (capture links, signed file links in
+    /// webhooks), e.g. `https://verify.example.com`; empty: `http://<listen>`.
+    pub public_url: String,
+    /// Largest `POST /verif/submit` body: the video, the ID photos and the form's fields.
+    pub body_bytes: usize,
+    /// Largest ID photo.
+    pub photo_bytes: usize,
+    /// How long a signed file link (`/verif/files/…`) works.
+    pub link_ttl_secs: u64,
+    /// Defaults of the partner settings (`/v1/partner/settings`): how long a capture link
+    /// works, how long its files are kept, how many random prompts the selfie video has, and
+    /// where results are delivered (empty: nowhere).
+    pub session_ttl_minutes: u64,
+    pub retention_days: u64,
+    pub prompts: usize,
+    pub webhook_url: String,
+}
+
+impl Default for HostedConfig {
+    fn default() -> Self {
+        Self {
+            public_url: String::new(),
+            body_bytes: (50 << 20) + (24 << 20),
+            photo_bytes: 10 << 20,
+            link_ttl_secs: 3600,
+            session_ttl_minutes: 60,
+            retention_days: 7,
+            prompts: 2,
+            webhook_url: String::new(),
+        }
+    }
 }
 
 /// One-call verification (`POST /v1/identity/verify`).
@@ -176,6 +214,7 @@ impl Default for Config {
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
             verification: VerificationConfig::default(),
+            hosted: HostedConfig::default(),
         }
     }
 }
@@ -311,6 +350,20 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "verification.sync_budget_ms must be shorter than limits.request_timeout_secs".into(),
             ));
+        }
+        let h = &self.hosted;
+        if !(1..=4).contains(&h.prompts) {
+            return Err(ConfigError::Invalid("hosted.prompts: 1 to 4".into()));
+        }
+        if h.retention_days == 0 || h.session_ttl_minutes == 0 || h.link_ttl_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "hosted.retention_days, hosted.session_ttl_minutes and hosted.link_ttl_secs must be positive"
+                    .into(),
+            ));
+        }
+        let scheme = |u: &str| u.starts_with("http://") || u.starts_with("https://");
+        if !h.public_url.is_empty() && !scheme(&h.public_url) {
+            return Err(ConfigError::Invalid("hosted.public_url: an http:// or https:// address".into()));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(ConfigError::Invalid(format!("log.format {:?}: text or json", self.log.format)));

@@ -23,6 +23,9 @@ pub enum ApiError {
     /// 408: the client sent too slowly.
     #[error("{message}")]
     Timeout { code: &'static str, message: String },
+    /// 410: it existed and is gone for good (an expired link, a deleted file).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// 409: the resource kept changing under this request (see `resources::modify`).
     #[error("{0}")]
     Conflict(String),
@@ -51,7 +54,8 @@ impl ApiError {
         ApiError::TooLarge { code, message: message.into(), param: param.map(str::to_string) }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<&str>) {
+    /// Status, type, code and parameter.
+    pub(crate) fn parts(&self) -> (StatusCode, &'static str, &'static str, Option<&str>) {
         match self {
             ApiError::BadRequest { code, param, .. } => {
                 (StatusCode::BAD_REQUEST, "invalid_request", code, param.as_deref())
@@ -65,6 +69,7 @@ impl ApiError {
             }
             ApiError::Timeout { code, .. } => (StatusCode::REQUEST_TIMEOUT, "invalid_request", code, None),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict_error", "conflict", None),
+            ApiError::Gone { code, .. } => (StatusCode::GONE, "resource_gone", code, None),
             ApiError::Invalid { code, param, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "validation_error", code, param.as_deref())
             }

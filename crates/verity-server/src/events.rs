@@ -153,7 +153,8 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
     let policy = s.outbound.clone();
     let headers = vec![("ComplyCube-Signature", signature)];
-    let result = crate::outbound::post_json(url, headers, body, timeout, policy).await;
+    let result =
+        crate::outbound::post_json(url, crate::outbound::USER_AGENT, headers, body, timeout, policy).await;
     let (status, error) = match &result {
         Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
         Err(e) => (None, Some(e.clone())),

@@ -52,6 +52,9 @@ pub fn key(tenant: &str, kind: &str, id: &str, name: &str) -> String {
 pub struct Files {
     store: Arc<dyn ObjectStore>,
     cipher: Aes256Gcm,
+    /// Signs short-lived links to files (derived from the file key: every process of one
+    /// deployment shares it, and it is never the encryption key itself).
+    link_key: String,
 }
 
 impl std::fmt::Debug for Files {
@@ -218,7 +221,16 @@ impl<'a> Opener<'a> {
 
 impl Files {
     pub fn new(store: Arc<dyn ObjectStore>, key: [u8; 32]) -> Self {
-        Self { store, cipher: Aes256Gcm::new(&key.into()) }
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"verity file links v1:");
+        h.update(key);
+        Self { store, cipher: Aes256Gcm::new(&key.into()), link_key: hex::encode(h.finalize()) }
+    }
+
+    /// The signature of a file link's `what` (path and expiry).
+    pub fn sign_link(&self, what: &str) -> String {
+        crate::events::sign(&self.link_key, what.as_bytes())
     }
 
     /// Files under `dir` on the local disk.

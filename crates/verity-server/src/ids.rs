@@ -12,6 +12,11 @@ fn random<const N: usize>() -> [u8; N] {
     b
 }
 
+/// Random bytes (tokens).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    random::<N>()
+}
+
 /// A random number (jitter, sampling).
 pub fn random_u32() -> u32 {
     u32::from_be_bytes(random::<4>())

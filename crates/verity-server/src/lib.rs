@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod hosted;
 pub mod ids;
 pub mod jobs;
 pub mod metrics;
@@ -255,7 +256,7 @@ async fn around(State(s): State<AppState>, req: Request, next: Next) -> Response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
     let mut resp = if (status.is_client_error() || status.is_server_error()) && !is_json {
         let (code, message) = match status {
             StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large".to_string()),
@@ -312,6 +313,7 @@ fn body_limit_of(s: &AppState, path: &str) -> usize {
         // The video plus room for a multipart form's boundaries and other fields.
         "/v1/liveVideos" => s.config.limits.video_body_bytes + 64 * 1024,
         "/v1/identity/verify" => s.config.verification.body_bytes,
+        "/verif/submit" => s.config.hosted.body_bytes,
         _ => s.config.limits.json_body_bytes,
     }
 }
@@ -413,6 +415,11 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "listVerificationDeliveries" => on(filter, verify::deliveries),
         "getVerificationSettings" => on(filter, verification::settings::get),
         "updateVerificationSettings" => on(filter, verification::settings::update),
+        "createCaptureSession" => on(filter, hosted::session::create),
+        "listCaptureSessions" => on(filter, hosted::session::list),
+        "getCaptureSession" => on(filter, hosted::session::get),
+        "getPartnerSettings" => on(filter, hosted::partner::get),
+        "updatePartnerSettings" => on(filter, hosted::partner::update),
         other => panic!("operation {other} is documented but has no handler"),
     }
 }
@@ -436,8 +443,19 @@ pub fn app(state: AppState) -> Router {
         )
     });
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs.max(1));
+    let verif = Router::new()
+        .route("/verif/", get(hosted::page::start))
+        .route("/verif", get(hosted::page::start))
+        .route("/verif/s/{token}", get(hosted::page::page))
+        .route(
+            "/verif/submit",
+            axum::routing::post(hosted::submit::submit)
+                .layer(axum::extract::DefaultBodyLimit::max(state.config.hosted.body_bytes)),
+        )
+        .route("/verif/files/{tenant}/{id}/{name}", get(hosted::links::download));
     Router::new()
         .nest("/v1", v1)
+        .merge(verif)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::config::Config;
 
+mod hosted;
 mod operation;
 mod schemas;
 mod verification;
@@ -439,6 +440,49 @@ pub const OPS: &[Op] = &[
         "Change the decision policy or rotate the signing secret",
         In("VerificationSettingsUpdate"),
         Ok("VerificationSettings"),
+    ),
+    op(
+        "post",
+        "/capture-sessions",
+        "createCaptureSession",
+        "Hosted capture",
+        "Make a capture link for a user (the hosted page records a selfie video and an ID photo)",
+        In("CaptureSessionInput"),
+        Created("CaptureSession"),
+    ),
+    list(
+        "/capture-sessions",
+        "listCaptureSessions",
+        "Hosted capture",
+        "CaptureSession",
+        <crate::hosted::session::CaptureSession as Kind>::FILTERS,
+    ),
+    op(
+        "get",
+        "/capture-sessions/{id}",
+        "getCaptureSession",
+        "Hosted capture",
+        "Get a capture session (`cs_…`) and the verification it led to",
+        NoInput,
+        Ok("CaptureSession"),
+    ),
+    op(
+        "get",
+        "/partner/settings",
+        "getPartnerSettings",
+        "Hosted capture",
+        "The partner settings: webhook, theme, languages, retention, link lifetime",
+        NoInput,
+        Ok("PartnerSettings"),
+    ),
+    op(
+        "post",
+        "/partner/settings",
+        "updatePartnerSettings",
+        "Hosted capture",
+        "Change any of the partner settings (theme merges field by field; null restores a default)",
+        In("PartnerSettingsUpdate"),
+        Ok("PartnerSettings"),
     ),
 ];
 

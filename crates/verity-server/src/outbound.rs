@@ -252,11 +252,16 @@ impl ureq::unversioned::resolver::Resolver for GuardedResolver {
     }
 }
 
+/// The `User-Agent` of Verity's own webhooks (the hosted flow's say `IdentityVerification/1.0`, as
+/// its seed does).
+pub const USER_AGENT: &str = "Verity-Webhooks/1";
+
 /// POSTs a JSON body to a webhook endpoint, off the async threads: no proxy, no redirect
 /// followed, only addresses the policy permits (checked after resolution, at connect time).
 /// Answers the HTTP status, or the kind of failure ([`failure_kind`]).
 pub async fn post_json(
     url: String,
+    user_agent: &'static str,
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
     timeout: std::time::Duration,
@@ -274,10 +279,8 @@ pub async fn post_json(
             ureq::unversioned::transport::DefaultConnector::default(),
             GuardedResolver { policy },
         );
-        let mut req = agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("User-Agent", "Verity-Webhooks/1");
+        let mut req =
+            agent.post(&url).header("Content-Type", "application/json").header("User-Agent", user_agent);
         for (name, value) in &headers {
             req = req.header(*name, value);
         }

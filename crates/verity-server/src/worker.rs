@@ -8,6 +8,8 @@ use verity_store::time::now_ms;
 use verity_store::Job;
 
 use crate::events::DeliverWebhook;
+use crate::hosted::retention::ExpireFiles;
+use crate::hosted::webhook::DeliverHosted;
 use crate::jobs::{run_typed, JobKind, Outcome};
 use crate::run_check::RunCheck;
 use crate::verification::run::RunVerification;
@@ -21,6 +23,8 @@ async fn handle(s: &AppState, job: &Job) -> Outcome {
         DeliverWebhook::NAME => run_typed::<DeliverWebhook>(s, job).await,
         RunVerification::NAME => run_typed::<RunVerification>(s, job).await,
         DeliverVerification::NAME => run_typed::<DeliverVerification>(s, job).await,
+        DeliverHosted::NAME => run_typed::<DeliverHosted>(s, job).await,
+        ExpireFiles::NAME => run_typed::<ExpireFiles>(s, job).await,
         other => Outcome::GiveUp(format!("unknown job kind {other:?}")),
     }
 }
@@ -69,9 +73,15 @@ pub async fn process(s: &AppState, job: Job) {
 
 /// Claims and runs jobs until none is due; returns how many ran (tests call this directly).
 pub async fn run_pending(s: &AppState) -> usize {
+    run_due_by(s, now_ms()).await
+}
+
+/// Runs every job due by `at` (unix ms; tests run "a week later" with it).
+pub async fn run_due_by(s: &AppState, at: i64) -> usize {
     let lease_ms = (s.config.workers.lease_secs * 1000) as i64;
     let mut n = 0;
-    while let Ok(Some(job)) = s.store.claim(now_ms(), lease_ms).await {
+    // Jobs queued by the jobs that run are due too (the clock moves on meanwhile).
+    while let Ok(Some(job)) = s.store.claim(at.max(now_ms()), lease_ms).await {
         process(s, job).await;
         n += 1;
     }

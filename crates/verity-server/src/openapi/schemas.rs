@@ -293,8 +293,10 @@ pub(super) fn schemas(cfg: &Config) -> Value {
                            "createdAt": {"type": "string", "format": "date-time"}},
         },
     });
-    if let (Some(m), Value::Object(more)) = (all.as_object_mut(), super::verification::schemas(cfg)) {
-        m.extend(more);
+    for more in [super::verification::schemas(cfg), super::hosted::schemas(cfg)] {
+        if let (Some(m), Value::Object(more)) = (all.as_object_mut(), more) {
+            m.extend(more);
+        }
     }
     all
 }

@@ -46,7 +46,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
     }
     let run_at = now_ms() + budget as i64 + SAFETY_NET_MS;
     jobs::enqueue_at(&s, &job, RunVerification::MAX_ATTEMPTS, run_at).await?;
-    let images = Images { front: sub.front, back: sub.back, selfie: sub.selfie };
+    let images = Images { front: sub.front, back: sub.back, selfie: sub.selfie, video: None };
     // Its own task: a client that hangs up does not stop the run half-way.
     let (st, stored) = (s.clone(), r.clone());
     let task = tokio::spawn(async move { run::finish(&st, &stored, images).await });

@@ -29,17 +29,22 @@ impl Kind for Verification {
 
     /// The seed's `identity.verification` object.
     fn render(r: &Resource) -> Value {
-        let mut out = Map::new();
-        out.insert("id".into(), json!(format!("{}{}", Self::ID_PREFIX, r.id)));
-        if let Value::Object(body) = &r.body {
-            for (k, v) in body {
-                out.insert(k.clone(), v.clone());
-            }
-        }
-        out.insert("created_at".into(), json!(format_ms(r.created_at)));
-        out.insert("updated_at".into(), json!(format_ms(r.updated_at)));
-        Value::Object(out)
+        render_prefixed(Self::ID_PREFIX, r)
     }
+}
+
+/// The snake_case form of the seed's resources: the prefixed id, the body, the timestamps.
+pub fn render_prefixed(prefix: &str, r: &Resource) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(format!("{prefix}{}", r.id)));
+    if let Value::Object(body) = &r.body {
+        for (k, v) in body {
+            out.insert(k.clone(), v.clone());
+        }
+    }
+    out.insert("created_at".into(), json!(format_ms(r.created_at)));
+    out.insert("updated_at".into(), json!(format_ms(r.updated_at)));
+    Value::Object(out)
 }
 
 /// The names of a verification's stored files.

@@ -58,12 +58,13 @@ impl JobKind for RunVerification {
     }
 }
 
-/// The images of a verification.
+/// The images of a verification (and the hosted flow's selfie video).
 #[derive(Default)]
 pub struct Images {
     pub front: Vec<u8>,
     pub back: Option<Vec<u8>>,
     pub selfie: Option<Vec<u8>>,
+    pub video: Option<Vec<u8>>,
 }
 
 impl Images {
@@ -72,6 +73,7 @@ impl Images {
             "document_front" => self.front = bytes,
             "document_back" => self.back = Some(bytes),
             "selfie" => self.selfie = Some(bytes),
+            "selfie_video" => self.video = Some(bytes),
             _ => {}
         }
     }
@@ -89,7 +91,9 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     let tenant = r.tenant_id.as_str();
     let policy =
         settings::policy_of(&settings::load(s, tenant).await.map_err(|e| JobError::transient(1000, e))?);
-    let document_type = r.body["document_type"].as_str().and_then(DocumentType::parse);
+    let document_type = r.body["document_type"]
+        .as_str()
+        .and_then(|t| DocumentType::parse(t).or((t == "any").then_some(DocumentType::Any)));
     let Some(document_type) = document_type else {
         return Ok(write(s, tenant, &r.id, error_body("verification_failed", "malformed verification"))
             .await?
@@ -107,14 +111,33 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     } else {
         None
     };
+    let (challenges, prompted_at_ms) = prompts_of(&r.body);
+    let video_limits = verity_liveness::VideoLimits {
+        max_bytes: s.config.limits.video_body_bytes as u64,
+        ..verity_liveness::VideoLimits::default()
+    };
     let outcome = tokio::task::spawn_blocking(move || {
+        // The video decoder reads a file.
+        let video_file = match &images.video {
+            None => None,
+            Some(bytes) => Some(temp_file(bytes).map_err(|e| format!("cannot stage the video: {e}"))?),
+        };
+        let selfie = match &video_file {
+            Some(f) => Some(verify::Selfie::Video(verify::VideoSelfie {
+                path: f.path(),
+                challenges: &challenges,
+                prompted_at_ms: &prompted_at_ms,
+                limits: video_limits,
+            })),
+            None => images.selfie.as_deref().map(verify::Selfie::Photo),
+        };
         let faces = engines.face.as_ref().map(|f| f.as_ref()).map_err(Clone::clone);
         let reader = engines.document.as_ref().map(|d| d.as_ref()).map_err(Clone::clone);
         let searched = tenant_gallery.as_ref().map(|g| g.gallery.read().unwrap_or_else(|p| p.into_inner()));
         let req = Request {
             front: &images.front,
             back: images.back.as_deref(),
-            selfie: images.selfie.as_deref(),
+            selfie,
             document_type,
             country,
             checks,
@@ -126,8 +149,17 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     })
     .await
     .map_err(|e| JobError::Permanent(format!("the verification stopped: {e}")))?;
+    let hosted = r.body["mode"] == "hosted";
     let (body, fingerprint) = match outcome {
-        Ok(v) => (serde_json::to_value(&v).unwrap_or_else(|_| json!({})), Some(v.fingerprint)),
+        Ok(v) => {
+            let mut body = serde_json::to_value(&v).unwrap_or_else(|_| json!({}));
+            if hosted {
+                // The seed's two summaries, made from the same decision.
+                body["face_comparison"] = json!(verity_checks::hosted::face_comparison(&v));
+                body["assessment"] = json!(verity_checks::hosted::assessment(&v));
+            }
+            (body, Some(v.fingerprint))
+        }
         Err(message) => (error_body("document_unreadable", &message), None),
     };
     let (done, ours) = write(s, tenant, &r.id, body).await?;
@@ -161,7 +193,11 @@ async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<(R
     .await;
     match written {
         Ok(r) => {
-            webhook::queue(s, &r).await.map_err(|e| JobError::transient(1000, e))?;
+            if r.body["mode"] == "hosted" {
+                crate::hosted::webhook::queue(s, &r).await.map_err(|e| JobError::transient(1000, e))?;
+            } else {
+                webhook::queue(s, &r).await.map_err(|e| JobError::transient(1000, e))?;
+            }
             Ok((r, true))
         }
         Err(ApiError::Conflict(_)) => {
@@ -175,4 +211,27 @@ async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<(R
         Err(ApiError::NotFound { .. }) => Err(JobError::Permanent("the verification was deleted".into())),
         Err(e) => Err(JobError::transient(1000, e)),
     }
+}
+
+/// The prompts a hosted selfie video was recorded with: the challenges in order and when each
+/// was shown (`liveness_prompts: [{name, shown_at_ms}]`).
+fn prompts_of(body: &Value) -> (Vec<verity_liveness::Challenge>, Vec<u64>) {
+    let mut challenges = Vec::new();
+    let mut shown = Vec::new();
+    for p in body["liveness_prompts"].as_array().into_iter().flatten() {
+        if let Some(c) = p["name"].as_str().and_then(verity_liveness::Challenge::parse) {
+            challenges.push(c);
+            shown.push(p["shown_at_ms"].as_u64().unwrap_or(0));
+        }
+    }
+    (challenges, shown)
+}
+
+/// A private temporary file holding `bytes`.
+fn temp_file(bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
+    use std::io::Write;
+    let mut f = tempfile::NamedTempFile::new()?;
+    f.write_all(bytes)?;
+    f.flush()?;
+    Ok(f)
 }

@@ -111,16 +111,40 @@ async fn deliver(s: &AppState, job: &DeliverVerification, attempt: Attempt) -> R
         ("Verity-Signature", signature(&secret, now_ms() / 1000, &body)),
         ("Verity-Event-Id", format!("evt_{}", event.id)),
     ];
+    let sent = Sent { owner: &r.id, event_id: &event.id, url, user_agent: crate::outbound::USER_AGENT };
+    send_logged(s, tenant, sent, headers, body, attempt).await
+}
+
+/// Where one attempt goes: the resource it is about, its event, the URL and `User-Agent`.
+pub struct Sent<'a> {
+    pub owner: &'a str,
+    pub event_id: &'a str,
+    pub url: String,
+    pub user_agent: &'static str,
+}
+
+/// Sends one attempt, logs it under its owner, and asks for a retry with exponential back-off
+/// when it failed.
+pub async fn send_logged(
+    s: &AppState,
+    tenant: &str,
+    sent: Sent<'_>,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+    attempt: Attempt,
+) -> Result<(), JobError> {
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
-    let result = crate::outbound::post_json(url, headers, body, timeout, s.outbound.clone()).await;
+    let result =
+        crate::outbound::post_json(sent.url, sent.user_agent, headers, body, timeout, s.outbound.clone())
+            .await;
     let (status, error) = match &result {
         Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
         Err(e) => (None, Some(e.clone())),
     };
     let logged = Delivery {
         id: new_id(),
-        webhook_id: r.id.clone(),
-        event_id: event.id.clone(),
+        webhook_id: sent.owner.to_string(),
+        event_id: sent.event_id.to_string(),
         attempt: attempt.number,
         status_code: status,
         error: error.clone(),

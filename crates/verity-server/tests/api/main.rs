@@ -92,9 +92,13 @@ impl TestApp {
             .enable_all()
             .build()
             .expect("runtime");
-        let state = rt.block_on(test_state(config));
         let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        // Links the server makes (capture links, signed file links) point at this server.
+        if config.hosted.public_url.is_empty() {
+            config.hosted.public_url = base.clone();
+        }
+        let state = rt.block_on(test_state(config));
         let st = state.clone();
         rt.spawn(async move {
             let _ = verity_server::launch(listener, st, std::future::pending()).await;
@@ -250,8 +254,10 @@ fn error_shape(r: &Resp, status: u16, code: &str) {
 }
 
 mod bad_input;
+mod browser;
 mod checks;
 mod hardening;
+mod hosted;
 mod resources;
 mod uploads;
 mod verify;

@@ -18,16 +18,25 @@ fn passport(name: &str, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, Stri
 
 /// As [`passport`], trying seeds from `first` (another document of the same face).
 fn passport_from(name: &str, first: u64, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, String) {
+    let face = image::imageops::crop_imm(&lfw(name), 50, 40, 150, 185).to_image();
+    passport_with_face(&face, first, ok)
+}
+
+/// A synthetic passport bearing `face`, its dates satisfying `ok`, and its issuer (alpha-2).
+pub(crate) fn passport_with_face(
+    face: &image::RgbImage,
+    first: u64,
+    ok: impl Fn(&verity_mrz::Mrz) -> bool,
+) -> (Vec<u8>, String) {
     let bytes = synth::load_font(std::path::Path::new(synth::OCRB_PATH)).expect("OCR-B (scripts/setup)");
     let font = synth::font(&bytes).expect("font");
-    let face = image::imageops::crop_imm(&lfw(name), 50, 40, 150, 185).to_image();
     for seed in first..first + 200 {
         let doc = synth::generate_with_portrait(
             &mut Rng::new(seed),
             &font,
             verity_mrz::Format::Td3,
             Severity::Clean,
-            &face,
+            face,
         );
         let opts = verity_mrz::Options { mode: verity_mrz::Mode::Strict, today: today() };
         let Ok(m) = verity_mrz::parse(&doc.lines, &opts) else { continue };
@@ -39,7 +48,7 @@ fn passport_from(name: &str, first: u64, ok: impl Fn(&verity_mrz::Mrz) -> bool) 
     panic!("no synthetic passport fits");
 }
 
-fn valid_for_an_adult(m: &verity_mrz::Mrz) -> bool {
+pub(crate) fn valid_for_an_adult(m: &verity_mrz::Mrz) -> bool {
     let t = today();
     m.expiry_date.is_some_and(|e| (e.year, e.month) > (t.year + 1, t.month))
         && m.birth_date.is_some_and(|b| b.years_until(&t) >= 21)
