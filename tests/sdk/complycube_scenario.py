@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import urllib.request
 
 import complycube
 from complycube import ComplyCubeClient
@@ -129,6 +130,15 @@ try:
 except Exception as e:
     assert "signature" in str(e).lower(), e
 step(f"{len(events)} webhook events verified with the SDK's EventVerifier")
+
+flow = cc.flow.create(clientId=client.id, checkTypes=["document_check", "enhanced_identity_check"],
+                      successUrl="https://example.com/ok", cancelUrl="https://example.com/no")
+assert "/verif/s/" in flow.redirect_url, flow.redirect_url
+with urllib.request.urlopen(flow.redirect_url) as page:
+    assert page.status == 200 and b"MediaRecorder" in page.read()
+token = cc.tokens.create(client.id, referrer="https://example.com/*")
+assert token.token and token.token.count(".") == 2, token.token
+step("hosted flow: a flow session's redirectUrl opens the capture page; an SDK token")
 
 _, status = cc.clients.delete(client.id)
 assert status == 204, status

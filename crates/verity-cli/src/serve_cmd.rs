@@ -130,7 +130,7 @@ fn bound_malloc_arenas() {}
 /// `verity serve`: runs until SIGINT/SIGTERM.
 pub fn serve(args: &ServeArgs, models_dir: &Path) -> Result<Value, CliError> {
     bound_malloc_arenas();
-    let config = load_config(args, models_dir)?;
+    let mut config = load_config(args, models_dir)?;
     init_logs(&config);
     let rt = runtime()?;
     rt.block_on(async move {
@@ -138,6 +138,15 @@ pub fn serve(args: &ServeArgs, models_dir: &Path) -> Result<Value, CliError> {
             .await
             .map_err(|e| CliError::other("listen_failed", format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        if config.hosted.public_url.is_empty() {
+            // Capture links and file links name the address actually bound (port 0 included).
+            config.hosted.public_url = format!("http://{addr}");
+            if !listener.local_addr().is_ok_and(|a| a.ip().is_loopback()) {
+                tracing::warn!(
+                    "hosted.public_url is not set: capture and file links will name http://{addr}; set it to the address users reach"
+                );
+            }
+        }
         let state = verity_server::AppState::from_config(config)
             .await
             .map_err(|e| CliError::other("startup_failed", e.to_string()))?;

@@ -420,6 +420,8 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "getCaptureSession" => on(filter, hosted::session::get),
         "getPartnerSettings" => on(filter, hosted::partner::get),
         "updatePartnerSettings" => on(filter, hosted::partner::update),
+        "createFlowSession" => on(filter, hosted::complycube::create_flow_session),
+        "createToken" => on(filter, hosted::complycube::create_token),
         other => panic!("operation {other} is documented but has no handler"),
     }
 }

@@ -484,6 +484,24 @@ pub const OPS: &[Op] = &[
         In("PartnerSettingsUpdate"),
         Ok("PartnerSettings"),
     ),
+    op(
+        "post",
+        "/flow/sessions",
+        "createFlowSession",
+        "Hosted capture",
+        "ComplyCube's hosted flow: a capture link for a client; the submission is filed on it as checks",
+        In("FlowSessionInput"),
+        Ok("FlowSession"),
+    ),
+    op(
+        "post",
+        "/tokens",
+        "createToken",
+        "Hosted capture",
+        "ComplyCube's SDK token: here the token of a capture link for a client (`/verif/s/<token>`)",
+        In("TokenInput"),
+        Ok("Token"),
+    ),
 ];
 
 /// The OpenAPI 3.1 document.

@@ -8,6 +8,7 @@ use verity_store::time::now_ms;
 use verity_store::Job;
 
 use crate::events::DeliverWebhook;
+use crate::hosted::complycube::FileClientChecks;
 use crate::hosted::retention::ExpireFiles;
 use crate::hosted::webhook::DeliverHosted;
 use crate::jobs::{run_typed, JobKind, Outcome};
@@ -25,6 +26,7 @@ async fn handle(s: &AppState, job: &Job) -> Outcome {
         DeliverVerification::NAME => run_typed::<DeliverVerification>(s, job).await,
         DeliverHosted::NAME => run_typed::<DeliverHosted>(s, job).await,
         ExpireFiles::NAME => run_typed::<ExpireFiles>(s, job).await,
+        FileClientChecks::NAME => run_typed::<FileClientChecks>(s, job).await,
         other => Outcome::GiveUp(format!("unknown job kind {other:?}")),
     }
 }

@@ -232,6 +232,21 @@ async function main() {
   assert.throws(() => verifier.constructEvent(received[0].body.toString() + " ", received[0].sig), /signature/i);
   step(`${events.length} webhook events verified with EventVerifier (${types.size} types)`);
 
+  const flow = await cc.flow.createSession(client.id, {
+    checkTypes: ["document_check", "enhanced_identity_check"],
+    successUrl: "https://example.com/ok",
+    cancelUrl: "https://example.com/no",
+    language: "fr",
+    theme: "dark",
+  });
+  assert.match(flow.redirectUrl, /\/verif\/s\//);
+  const page = await fetch(flow.redirectUrl);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /lang="fr"/);
+  const token = await cc.token.generate(client.id, { referrer: "https://example.com/*" });
+  assert.equal(token.split(".").length, 3, token);
+  step("hosted flow: a flow session's redirectUrl opens the capture page (in French); an SDK token");
+
   await cc.webhook.delete(hook.id);
   await cc.client.delete(company.id);
   await cc.client.delete(client.id);

@@ -11,11 +11,14 @@
 //! - [`links`]: short-lived signed links to the stored files;
 //! - [`partner`]: each tenant's partner settings (theme, languages, webhook, retention);
 //! - [`webhook`]: the seed's webhook payload, signed and retried;
-//! - [`retention`]: files and face embeddings deleted after the retention period.
+//! - [`retention`]: files and face embeddings deleted after the retention period;
+//! - [`complycube`]: ComplyCube's `POST /v1/flow/sessions` and `POST /v1/tokens` on capture
+//!   sessions, the submission filed on the client as ComplyCube checks.
 //!
 //! A hosted check is stored as a verification (`ver_…`, `mode: "hosted"`), so it is listed,
 //! read and deleted with `/v1/identity/verify` like the others.
 
+pub mod complycube;
 pub mod links;
 pub mod page;
 pub mod partner;

@@ -62,6 +62,9 @@ pub struct Settings {
     pub languages: Vec<String>,
     pub default_language: String,
     pub retention_days: u64,
+    /// Days after which the files and face embeddings of ComplyCube live photos, live videos,
+    /// documents and one-call verifications are deleted; `None`: kept until redacted or deleted.
+    pub resource_retention_days: Option<u64>,
     pub session_ttl_minutes: u64,
     /// Random prompts in a selfie video (1–4).
     pub prompts: usize,
@@ -81,6 +84,7 @@ impl Settings {
             languages: LANGUAGES.iter().map(|l| l.to_string()).collect(),
             default_language: "en".into(),
             retention_days: h.retention_days,
+            resource_retention_days: None,
             session_ttl_minutes: h.session_ttl_minutes,
             prompts: h.prompts,
             success_url: None,
@@ -186,6 +190,12 @@ fn validate(s: &AppState, st: &Settings) -> ApiResult<()> {
     if !(1..=365).contains(&st.retention_days) {
         return Err(invalid("retention_days", "`retention_days` must be from 1 to 365".into()));
     }
+    if st.resource_retention_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(invalid(
+            "resource_retention_days",
+            "`resource_retention_days` must be from 1 to 3650, or null".into(),
+        ));
+    }
     if !(5..=10_080).contains(&st.session_ttl_minutes) {
         return Err(invalid(
             "session_ttl_minutes",
@@ -215,6 +225,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
             "languages",
             "default_language",
             "retention_days",
+            "resource_retention_days",
             "session_ttl_minutes",
             "prompts",
             "success_url",

@@ -59,6 +59,10 @@ pub struct Subject {
     pub ttl_minutes: Option<u64>,
     /// One submission per link (default); `false` lets the user try again until it expires.
     pub single_use: Option<bool>,
+    /// A ComplyCube client the submission is filed on (`/v1/flow/sessions`, `/v1/tokens`), with
+    /// the check types to run.
+    pub client_id: Option<String>,
+    pub check_types: Vec<String>,
 }
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
@@ -151,6 +155,8 @@ pub async fn open_new(s: &AppState, tenant: &str, subject: Subject) -> ApiResult
         "expires_at": format_ms(expires),
         "expires_at_ms": expires,
         "verification_id": null,
+        "client_id": subject.client_id,
+        "check_types": subject.check_types,
     });
     let mut r = new_resource::<CaptureSession>(tenant, None, body);
     let secret = hex::encode(crate::ids::random_bytes::<16>());
@@ -320,6 +326,7 @@ pub async fn create(
         cancel_url: opt_str(&m, "cancel_url")?,
         ttl_minutes,
         single_use,
+        ..Subject::default()
     };
     let (r, token) = open_new(&s, &caller.tenant_id, subject).await?;
     Ok((StatusCode::CREATED, Json(created(&s, &r, &token))))

@@ -247,8 +247,8 @@ fn prompts(f: &Form, session: Option<&Resource>) -> SeedResult<Vec<Value>> {
     Ok(sent.into_iter().map(|(name, at)| json!({"name": name, "shown_at_ms": at})).collect())
 }
 
-/// Checks the files at the edge; answers the video's and the photo's file extensions.
-async fn check_files(s: &AppState, f: &Form) -> SeedResult<(&'static str, &'static str)> {
+/// Checks the files at the edge; answers what the video is and the photo's file extension.
+async fn check_files(s: &AppState, f: &Form) -> SeedResult<(Value, &'static str)> {
     let (Some((video, _)), Some(photo)) = (&f.video, &f.photo) else {
         return Err(bad("files_required", "Both selfie video and ID photo are required"));
     };
@@ -269,6 +269,14 @@ async fn check_files(s: &AppState, f: &Form) -> SeedResult<(&'static str, &'stat
         })?;
     let video_ext =
         if probe.container.contains("webm") || probe.container.contains("matroska") { "webm" } else { "mp4" };
+    let video_info = json!({
+        "extension": video_ext,
+        "bytes": f.video.as_ref().map(|v| v.1),
+        "codec": probe.codec,
+        "width": probe.width,
+        "height": probe.height,
+        "duration_s": (probe.duration * 100.0).round() / 100.0,
+    });
     for (name, bytes) in [("id_photo", Some(photo)), ("id_photo_back", f.photo_back.as_ref())] {
         let Some(bytes) = bytes.cloned() else { continue };
         let decoded = tokio::task::spawn_blocking(move || {
@@ -285,7 +293,7 @@ async fn check_files(s: &AppState, f: &Form) -> SeedResult<(&'static str, &'stat
     } else {
         "jpg"
     };
-    Ok((video_ext, photo_ext))
+    Ok((video_info, photo_ext))
 }
 
 /// `POST /verif/submit`.
@@ -324,7 +332,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
             return Err(invalid("field_invalid", "`country` must be an ISO 3166-1 alpha-2 code", "country"))
         }
     };
-    let (video_ext, photo_ext) = check_files(&s, &f).await?;
+    let (video_info, photo_ext) = check_files(&s, &f).await?;
     let Some(_slots) = s.uploads.acquire(&who.tenant).await else {
         return Err(SeedError(ApiError::Unavailable("upload gate closed".into())));
     };
@@ -357,7 +365,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
             "capture_session": who.session.as_ref().map(|c| format!("cs_{}", c.id)),
             "liveness_prompts": prompts,
             "files": {
-                "selfie_video": {"extension": video_ext, "bytes": f.video.as_ref().map(|v| v.1)},
+                "selfie_video": video_info,
                 "document_front": {"extension": photo_ext},
             },
             "retention_days": settings.retention_days,
@@ -367,7 +375,12 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
         session::consume(&s, c, &format!("ver_{}", r.id)).await.map_err(closed)?;
     }
     let images = store(&s, &mut r, f).await?;
-    retention::schedule(&s, &r.tenant_id, &r.id, settings.retention_days).await.map_err(ApiError::from)?;
+    if let Some(c) = &who.session {
+        super::complycube::queue(&s, c, &r.id).await.map_err(ApiError::from)?;
+    }
+    retention::schedule(&s, &r.tenant_id, Verification::KIND, &r.id, settings.retention_days)
+        .await
+        .map_err(ApiError::from)?;
     let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
     let budget = s.config.verification.sync_budget_ms;
     jobs::enqueue_at(&s, &job, RunVerification::MAX_ATTEMPTS, now_ms() + budget as i64 + 120_000)

@@ -99,7 +99,31 @@ pub(super) fn schemas(cfg: &Config) -> Value {
         ],
         &[],
     );
+    let flow_checks = crate::hosted::complycube::FLOW_CHECKS;
+    let flow_input = object(
+        vec![
+            ("clientId", s("string")),
+            ("checkTypes", json!({"type": "array", "items": enumeration(&flow_checks), "minItems": 1})),
+            ("successUrl", url("Where the page sends the user after the result")),
+            ("cancelUrl", url("Where the page's Cancel link goes")),
+            ("language", enumeration(&LANGUAGES)),
+            (
+                "theme",
+                json!({"type": "string", "enum": ["light", "dark"], "description": "Accepted; the partner settings' theme applies"}),
+            ),
+            ("enableMonitoring", s("boolean")),
+        ],
+        &["clientId", "checkTypes"],
+    );
+    let token_input = object(
+        vec![("clientId", s("string")), ("referrer", s("string")), ("appId", s("string"))],
+        &["clientId"],
+    );
     json!({
+        "FlowSessionInput": flow_input,
+        "FlowSession": object(vec![("redirectUrl", url("The capture link"))], &["redirectUrl"]),
+        "TokenInput": token_input,
+        "Token": object(vec![("token", desc("string", "A capture link's token: the page is /verif/s/<token>"))], &["token"]),
         "CaptureSessionInput": session_input,
         "CaptureSession": session,
         "CaptureSessions": {"type": "object", "description": "ComplyCube's page shape", "properties": {

@@ -105,6 +105,13 @@ pub async fn create_document(
     out.insert("images".into(), json!([]));
     let r = new_resource::<Document>(&caller.tenant_id, Some(client.id), Value::Object(out));
     s.store.insert(&r).await?;
+    crate::hosted::retention::schedule_resource(
+        &s,
+        &r.tenant_id,
+        <Document as crate::resources::Kind>::KIND,
+        &r.id,
+    )
+    .await?;
     let rendered = render(&r);
     events::emit::<Document>(&s, &caller.tenant_id, "created", rendered.clone()).await?;
     Ok((StatusCode::CREATED, Json(rendered)))

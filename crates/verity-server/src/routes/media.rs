@@ -120,6 +120,7 @@ pub async fn create_live_photo(
         i.files.insert("photo".into(), fk);
     });
     s.store.insert(&r).await?;
+    crate::hosted::retention::schedule_resource(&s, &r.tenant_id, LivePhoto::KIND, &r.id).await?;
     Ok((StatusCode::CREATED, Json(render(&r))))
 }
 

@@ -35,6 +35,7 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
     drop(body);
     let mut r = v::pending(&caller.tenant_id, &sub);
     v::store(&s, &mut r, &sub).await?;
+    crate::hosted::retention::schedule_resource(&s, &r.tenant_id, Verification::KIND, &r.id).await?;
     let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
     let budget = s.config.verification.sync_budget_ms;
     let pending =

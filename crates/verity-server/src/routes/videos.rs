@@ -236,6 +236,13 @@ pub async fn create(
         i.files.insert("video".into(), fk);
     });
     s.store.insert(&r).await?;
+    crate::hosted::retention::schedule_resource(
+        &s,
+        &r.tenant_id,
+        <LiveVideo as crate::resources::Kind>::KIND,
+        &r.id,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(render(&r))))
 }
 

@@ -12,7 +12,7 @@ fn today() -> verity_mrz::Date {
 
 /// A synthetic passport with `name`'s face whose dates satisfy `ok` (seeds are tried in turn,
 /// so the document is the same on every run of the same day), and its issuer (alpha-2).
-fn passport(name: &str, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, String) {
+pub(crate) fn passport(name: &str, ok: impl Fn(&verity_mrz::Mrz) -> bool) -> (Vec<u8>, String) {
     passport_from(name, 1, ok)
 }
 
