@@ -57,6 +57,8 @@ pub struct HostedConfig {
     pub retention_days: u64,
     pub prompts: usize,
     pub webhook_url: String,
+    /// The page's default look (title, colours, logo, introduction).
+    pub theme: crate::hosted::partner::Theme,
 }
 
 impl Default for HostedConfig {
@@ -70,6 +72,7 @@ impl Default for HostedConfig {
             retention_days: 7,
             prompts: 2,
             webhook_url: String::new(),
+            theme: crate::hosted::partner::Theme::default(),
         }
     }
 }
@@ -360,6 +363,9 @@ impl Config {
                 "hosted.retention_days, hosted.session_ttl_minutes and hosted.link_ttl_secs must be positive"
                     .into(),
             ));
+        }
+        if let Err(e) = h.theme.check() {
+            return Err(ConfigError::Invalid(format!("hosted.theme: {e}")));
         }
         let scheme = |u: &str| u.starts_with("http://") || u.starts_with("https://");
         if !h.public_url.is_empty() && !scheme(&h.public_url) {

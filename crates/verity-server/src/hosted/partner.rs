@@ -29,7 +29,7 @@ impl Kind for PartnerSettings {
 
 /// How the capture page looks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Theme {
     pub title: String,
     /// A `data:image/png|jpeg|webp;base64,…` URI (the page loads nothing from elsewhere).
@@ -51,6 +51,46 @@ impl Default for Theme {
             text_color: "#111827".into(),
             intro_text: None,
         }
+    }
+}
+
+impl Theme {
+    /// Checks every field (the partner's settings and the server's defaults alike).
+    pub fn check(&self) -> ApiResult<()> {
+        let t = self;
+        if t.title.trim().is_empty() || t.title.chars().count() > 80 {
+            return Err(invalid("theme.title", "`theme.title` must have 1 to 80 characters".into()));
+        }
+        if t.intro_text.as_ref().is_some_and(|x| x.chars().count() > 600) {
+            return Err(invalid(
+                "theme.intro_text",
+                "`theme.intro_text` must have at most 600 characters".into(),
+            ));
+        }
+        for (field, v) in [
+            ("theme.primary_color", &t.primary_color),
+            ("theme.background_color", &t.background_color),
+            ("theme.text_color", &t.text_color),
+        ] {
+            colour(field, v)?;
+        }
+        if let Some(logo) = &t.logo {
+            let ok = logo.len() <= 140_000
+                && ["data:image/png;base64,", "data:image/jpeg;base64,", "data:image/webp;base64,"]
+                    .iter()
+                    .any(|p| logo.starts_with(p))
+                && logo.split_once(',').is_some_and(|(_, b)| {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.decode(b).is_ok()
+                });
+            if !ok {
+                return Err(invalid(
+                    "theme.logo",
+                    "`theme.logo` must be a base64 PNG, JPEG or WebP data URI of at most 100 KB".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -80,7 +120,7 @@ impl Settings {
         let h = &s.config.hosted;
         Self {
             webhook_url: Some(h.webhook_url.clone()).filter(|u| !u.is_empty()),
-            theme: Theme::default(),
+            theme: h.theme.clone(),
             languages: LANGUAGES.iter().map(|l| l.to_string()).collect(),
             default_language: "en".into(),
             retention_days: h.retention_days,
@@ -148,39 +188,7 @@ fn validate(s: &AppState, st: &Settings) -> ApiResult<()> {
         crate::outbound::check_url(u, &s.outbound)
             .map_err(|e| invalid("webhook_url", format!("`webhook_url` is not deliverable: {e}")))?;
     }
-    let t = &st.theme;
-    if t.title.trim().is_empty() || t.title.chars().count() > 80 {
-        return Err(invalid("theme.title", "`theme.title` must have 1 to 80 characters".into()));
-    }
-    if t.intro_text.as_ref().is_some_and(|x| x.chars().count() > 600) {
-        return Err(invalid(
-            "theme.intro_text",
-            "`theme.intro_text` must have at most 600 characters".into(),
-        ));
-    }
-    for (field, v) in [
-        ("theme.primary_color", &t.primary_color),
-        ("theme.background_color", &t.background_color),
-        ("theme.text_color", &t.text_color),
-    ] {
-        colour(field, v)?;
-    }
-    if let Some(logo) = &t.logo {
-        let ok = logo.len() <= 140_000
-            && ["data:image/png;base64,", "data:image/jpeg;base64,", "data:image/webp;base64,"]
-                .iter()
-                .any(|p| logo.starts_with(p))
-            && logo.split_once(',').is_some_and(|(_, b)| {
-                use base64::Engine as _;
-                base64::engine::general_purpose::STANDARD.decode(b).is_ok()
-            });
-        if !ok {
-            return Err(invalid(
-                "theme.logo",
-                "`theme.logo` must be a base64 PNG, JPEG or WebP data URI of at most 100 KB".into(),
-            ));
-        }
-    }
+    st.theme.check()?;
     if st.languages.is_empty() || st.languages.iter().any(|l| !LANGUAGES.contains(&l.as_str())) {
         return Err(invalid("languages", format!("`languages` must be a non-empty subset of {LANGUAGES:?}")));
     }

@@ -344,4 +344,77 @@ fn the_capture_page_records_prompts_uploads_and_shows_the_result_in_chromium() {
     denied.wait("the fallback", "!document.getElementById('fallback').hidden", 20);
     assert!(denied.text("#selfie-status").contains("denied"), "{}", denied.text("#selfie-status"));
     denied.screenshot("11-camera-denied");
+    drop(denied);
+
+    // Embedded by another site without `allow="camera"`: the page says what the site must do.
+    let link = capture_link(&app, &key, json!({"user_identifier": "framed-user"}));
+    let host = embedding_page(&link);
+    let framed = driver.session(
+        &[
+            "--use-fake-ui-for-media-stream".into(),
+            format!("--use-file-for-fake-video-capture={}", camera.display()),
+        ],
+        1280,
+        900,
+    );
+    framed.go(&host);
+    framed.wait("the frame", "document.querySelector('iframe') !== null", 10);
+    let v = call("POST", &format!("{}/frame", framed.url), Some(json!({"id": 0})));
+    assert!(v["value"].is_null(), "{v}");
+    framed.wait(
+        "the intro in the frame",
+        "document.getElementById('intro') && !document.getElementById('intro').hidden",
+        20,
+    );
+    framed.click("#start");
+    framed.wait("the fallback", "!document.getElementById('fallback').hidden", 20);
+    assert!(framed.text("#selfie-status").contains("allow=\"camera\""), "{}", framed.text("#selfie-status"));
+    call("POST", &format!("{}/frame", framed.url), Some(json!({"id": null})));
+    framed.screenshot("12-embedded-without-camera");
+    drop(framed);
+
+    // An expired link says so.
+    let link = capture_link(&app, &key, json!({"user_identifier": "late-user"}));
+    let sid = link.rsplit('/').next().and_then(|t| t.split('.').nth(1)).expect("id").to_string();
+    let tenant = app
+        .rt
+        .block_on(app.state.store.key_by_hash(&verity_server::ids::key_hash(&key)))
+        .expect("db")
+        .expect("key")
+        .tenant_id;
+    let mut r =
+        app.rt.block_on(app.state.store.get(&tenant, "captureSession", &sid)).expect("db").expect("session");
+    r.body["expires_at_ms"] = json!(verity_store::time::now_ms() - 1);
+    assert!(app.rt.block_on(app.state.store.update(&r)).expect("db"));
+    let late = driver.session(&[], 390, 844);
+    late.go(&link);
+    late.wait("the expired page", "document.querySelector('[data-code]') !== null", 10);
+    assert_eq!(
+        late.js("return document.querySelector('[data-code]').dataset.code;"),
+        json!("session_expired")
+    );
+    late.screenshot("13-link-expired-phone");
+}
+
+/// A page of another origin (another port) that embeds `link` in an iframe without
+/// `allow="camera"`; answers its URL.
+fn embedding_page(link: &str) -> String {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/", l.local_addr().expect("addr"));
+    let html = format!(
+        "<!doctype html><html><body><h1>Partner site</h1><iframe src=\"{link}\" width=\"900\" height=\"700\"></iframe></body></html>"
+    );
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                html.len()
+            );
+        }
+    });
+    url
 }
