@@ -8,12 +8,12 @@ Prints one line per figure and a final JSON line. Standard library only (plus ff
 """
 import json
 import os
-import re
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.request
+
+import verity_serve
 
 BIN = os.environ.get("VERITY_BIN", "target/release/verity")
 SHARED = os.environ.get("VERITY_SHARED_DIR", "../shared")
@@ -31,17 +31,7 @@ sh("ffmpeg", "-v", "error", "-y", "-i", f"{SHARED}/data/video/live/tranvanluyt_r
    "-vf", "scale=720:1280", "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-an", video)
 photo = f"{SHARED}/data/documents/images/passporteye/tests_passport-td3.jpg"
 
-key = json.loads(sh(BIN, "keys", "create", "--name", "bench", "--data-dir", data).stdout)["key"]
-env = dict(os.environ, VERITY__LIMITS__REQUESTS_PER_MINUTE="0")
-server = subprocess.Popen([BIN, "serve", "--data-dir", data, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE,
-                          env=env, text=True)
-url = None
-for line in server.stderr:
-    m = re.search(r"listening on (http://\S+)", line)
-    if m:
-        url = m.group(1)
-        break
-threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+server, url, key = verity_serve.start(BIN, data)
 
 boundary = "verity-bench-boundary"
 
@@ -84,17 +74,14 @@ req = urllib.request.Request(url + "/v1/capture-sessions", method="POST",
                              headers={"Authorization": key, "Content-Type": "application/json"})
 link = json.loads(urllib.request.urlopen(req).read())["url"]
 page = urllib.request.urlopen(link).read()
-with open(f"/proc/{server.pid}/status") as f:
-    hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-server.terminate()
-server.wait(timeout=30)
+peak_rss_mb = verity_serve.stop(server)
 results = {
     "hosted_submit_ms_p50": round(lat[len(lat) // 2]),
     "hosted_submit_ms_p90": round(lat[int(len(lat) * 0.9) - 1]),
     "video_bytes": os.path.getsize(video),
     "answers": statuses,
     "page_bytes": len(page),
-    "serve_peak_rss_mb": round(hwm / 1024),
+    "serve_peak_rss_mb": peak_rss_mb,
 }
 print(f"[bench] hosted submit, 8 s 720p video + 1.2 MP photo, {N} one at a time: "
       f"p50 {results['hosted_submit_ms_p50']} ms, p90 {results['hosted_submit_ms_p90']} ms; answers {statuses}",

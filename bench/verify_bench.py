@@ -9,13 +9,13 @@ Prints one line per figure and a final JSON line. Standard library only (plus ff
 import base64
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+
+import verity_serve
 
 BIN = os.environ.get("VERITY_BIN", "target/release/verity")
 SHARED = os.environ.get("VERITY_SHARED_DIR", "../shared")
@@ -34,17 +34,7 @@ sh("ffmpeg", "-v", "error", "-y", "-i", f"{SHARED}/data/faces/lfw/Abdullah_Gul/A
 front = f"{SHARED}/data/documents/images/passporteye/tests_passport-td3.jpg"
 b64 = lambda p: base64.b64encode(open(p, "rb").read()).decode()
 
-key = json.loads(sh(BIN, "keys", "create", "--name", "bench", "--data-dir", data).stdout)["key"]
-env = dict(os.environ, VERITY__LIMITS__REQUESTS_PER_MINUTE="0")
-server = subprocess.Popen([BIN, "serve", "--data-dir", data, "--listen", "127.0.0.1:0"], stderr=subprocess.PIPE,
-                          env=env, text=True)
-url = None
-for line in server.stderr:
-    m = re.search(r"listening on (http://\S+)", line)
-    if m:
-        url = m.group(1)
-        break
-threading.Thread(target=lambda: [None for _ in server.stderr], daemon=True).start()
+server, url, key = verity_serve.start(BIN, data)
 
 body = json.dumps({"document_front": b64(front), "selfie": b64(selfie), "document_type": "passport",
                    "country": "DE", "checks": ["ocr", "face_match", "liveness", "fraud", "duplicate"]}).encode()
@@ -66,15 +56,12 @@ for _ in range(N):
     lat.append(ms)
     statuses[f"{code} {v['status']}"] = statuses.get(f"{code} {v['status']}", 0) + 1
 lat.sort()
-with open(f"/proc/{server.pid}/status") as f:
-    hwm = next(int(l.split()[1]) for l in f if l.startswith("VmHWM:"))
-server.terminate()
-server.wait(timeout=30)
+peak_rss_mb = verity_serve.stop(server)
 results = {
     "verify_sync_ms_p50": round(lat[len(lat) // 2]),
     "verify_sync_ms_p90": round(lat[int(len(lat) * 0.9) - 1]),
     "answers": statuses,
-    "serve_peak_rss_mb": round(hwm / 1024),
+    "serve_peak_rss_mb": peak_rss_mb,
 }
 print(f"[bench] sync verification, all checks, {N} one at a time: p50 {results['verify_sync_ms_p50']} ms, "
       f"p90 {results['verify_sync_ms_p90']} ms; answers {statuses}", flush=True)

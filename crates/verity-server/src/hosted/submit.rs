@@ -10,7 +10,6 @@
 //! mid-run still finishes (and its webhook still goes).
 
 use std::io::Write;
-use std::time::Duration;
 
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
@@ -18,17 +17,19 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 use verity_checks::verify::{CheckName, DocumentType};
-use verity_store::time::now_ms;
 use verity_store::Resource;
 
 use super::session::{self, Closed};
 use super::{partner, retention, SeedError, SeedResult};
 use crate::error::ApiError;
-use crate::jobs;
 use crate::resources::{new_resource, Internal, Kind};
-use crate::verification::run::{self, Images, RunVerification};
+use crate::verification::run::{self, Images};
 use crate::verification::Verification;
 use crate::AppState;
+
+/// What a hosted check runs.
+const HOSTED_CHECKS: [CheckName; 4] =
+    [CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud];
 
 /// Largest text field.
 const TEXT_MAX: usize = 8 * 1024;
@@ -337,40 +338,24 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
         return Err(SeedError(ApiError::Unavailable("upload gate closed".into())));
     };
     let settings = partner::load(&s, &who.tenant).await?;
-    let checks: serde_json::Map<String, Value> =
-        [CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud]
-            .iter()
-            .map(|c| (c.name().to_string(), json!({"status": "pending"})))
-            .collect();
-    let mut r = new_resource::<Verification>(
-        &who.tenant,
-        None,
-        json!({
-            "object": "identity.verification",
-            "status": "pending",
-            "mode": "hosted",
-            "document_type": document_type.name(),
-            "country": country,
-            "webhook_url": null,
-            "extracted_data": null,
-            "checks": checks,
-            "risk_score": null,
-            "risk_level": null,
-            "fraud_signals": [],
-            "retryable": false,
-            "metadata": {},
-            "user_identifier": who.user_identifier,
-            "user_email": who.user_email,
-            "user_phone": who.user_phone,
-            "capture_session": who.session.as_ref().map(|c| format!("cs_{}", c.id)),
-            "liveness_prompts": prompts,
-            "files": {
-                "selfie_video": video_info,
-                "document_front": {"extension": photo_ext},
-            },
-            "retention_days": settings.retention_days,
-        }),
-    );
+    let mut body =
+        crate::verification::pending_body(&HOSTED_CHECKS, document_type, country.as_deref(), "hosted");
+    let hosted = json!({
+        "user_identifier": who.user_identifier,
+        "user_email": who.user_email,
+        "user_phone": who.user_phone,
+        "capture_session": who.session.as_ref().map(|c| format!("cs_{}", c.id)),
+        "liveness_prompts": prompts,
+        "files": {
+            "selfie_video": video_info,
+            "document_front": {"extension": photo_ext},
+        },
+        "retention_days": settings.retention_days,
+    });
+    if let (Some(b), Value::Object(h)) = (body.as_object_mut(), hosted) {
+        b.extend(h);
+    }
+    let mut r = new_resource::<Verification>(&who.tenant, None, body);
     if let Some(c) = &who.session {
         session::consume(&s, c, &format!("ver_{}", r.id)).await.map_err(closed)?;
     }
@@ -381,18 +366,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
     retention::schedule(&s, &r.tenant_id, Verification::KIND, &r.id, settings.retention_days)
         .await
         .map_err(ApiError::from)?;
-    let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
-    let budget = s.config.verification.sync_budget_ms;
-    jobs::enqueue_at(&s, &job, RunVerification::MAX_ATTEMPTS, now_ms() + budget as i64 + 120_000)
-        .await
-        .map_err(ApiError::from)?;
-    let (st, stored) = (s.clone(), r.clone());
-    // Its own task: a user who closes the page does not stop the run half-way.
-    let task = tokio::spawn(async move { run::finish(&st, &stored, images).await });
-    let done = match tokio::time::timeout(Duration::from_millis(budget), task).await {
-        Ok(Ok(Ok(done))) => done,
-        _ => r,
-    };
+    let done = run::in_place(&s, &r, images).await.map_err(ApiError::from)?;
     if let Some(c) = &who.session {
         reopen_if_retryable(&s, c, &done).await;
     }

@@ -6,7 +6,6 @@
 //! verification whose process dies mid-run is still finished.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -14,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use verity_store::time::now_ms;
 
 use crate::auth::Caller;
 use crate::error::ApiResult;
@@ -25,10 +23,6 @@ use crate::verification::run::{self, Images, RunVerification};
 use crate::verification::{self as v, Verification};
 use crate::AppState;
 
-/// How long after a sync request's time budget the safety-net job runs it, if the request's own
-/// run has not finished by then (its process died).
-const SAFETY_NET_MS: i64 = 120_000;
-
 /// `POST /v1/identity/verify`.
 pub async fn create(State(s): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Response> {
     let sub = request::parse(&s, &body).await?;
@@ -36,34 +30,20 @@ pub async fn create(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
     let mut r = v::pending(&caller.tenant_id, &sub);
     v::store(&s, &mut r, &sub).await?;
     crate::hosted::retention::schedule_resource(&s, &r.tenant_id, Verification::KIND, &r.id).await?;
-    let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
-    let budget = s.config.verification.sync_budget_ms;
     let pending =
         |r: &verity_store::Resource| (StatusCode::ACCEPTED, Json(Verification::render(r))).into_response();
     if sub.mode == Mode::Async {
+        let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
         jobs::enqueue(&s, &job, RunVerification::MAX_ATTEMPTS).await?;
         s.wake.notify_waiters();
         return Ok(pending(&r));
     }
-    let run_at = now_ms() + budget as i64 + SAFETY_NET_MS;
-    jobs::enqueue_at(&s, &job, RunVerification::MAX_ATTEMPTS, run_at).await?;
     let images = Images { front: sub.front, back: sub.back, selfie: sub.selfie, video: None };
-    // Its own task: a client that hangs up does not stop the run half-way.
-    let (st, stored) = (s.clone(), r.clone());
-    let task = tokio::spawn(async move { run::finish(&st, &stored, images).await });
-    match tokio::time::timeout(Duration::from_millis(budget), task).await {
-        Ok(Ok(Ok(done))) => Ok(Json(Verification::render(&done)).into_response()),
-        Ok(Ok(Err(e))) => {
-            // Storage trouble: the queued job finishes it later.
-            tracing::warn!(verification = %r.id, error = ?e, "sync verification left to the job queue");
-            Ok(pending(&r))
-        }
-        Ok(Err(e)) => {
-            tracing::error!(verification = %r.id, error = %e, "sync verification stopped");
-            Ok(pending(&r))
-        }
-        Err(_) => Ok(pending(&r)),
+    let done = run::in_place(&s, &r, images).await?;
+    if done.body["status"] == "pending" {
+        return Ok(pending(&done));
     }
+    Ok(Json(Verification::render(&done)).into_response())
 }
 
 /// `GET /v1/identity/verify`: `page`, `page_size`, `created_after`, `created_before` and

@@ -52,24 +52,36 @@ pub const FILES: [&str; 3] = ["document_front", "document_back", "selfie"];
 
 /// A new verification, `pending`: each requested check is `pending` too, the results empty.
 pub fn pending(tenant: &str, sub: &Submission) -> Resource {
+    let mut body = pending_body(&sub.checks, sub.document_type, Some(&sub.country), sub.mode.name());
+    body["webhook_url"] = json!(sub.webhook_url);
+    body["metadata"] = sub.metadata.clone();
+    new_resource::<Verification>(tenant, None, body)
+}
+
+/// The body of a pending verification of any surface (`mode`: `sync`, `async`, `hosted`).
+pub fn pending_body(
+    checks: &[verity_checks::verify::CheckName],
+    document_type: verity_checks::verify::DocumentType,
+    country: Option<&str>,
+    mode: &str,
+) -> Value {
     let checks: Map<String, Value> =
-        sub.checks.iter().map(|c| (c.name().to_string(), json!({"status": "pending"}))).collect();
-    let body = json!({
+        checks.iter().map(|c| (c.name().to_string(), json!({"status": "pending"}))).collect();
+    json!({
         "object": "identity.verification",
         "status": "pending",
-        "document_type": sub.document_type.name(),
-        "country": sub.country,
-        "mode": sub.mode.name(),
-        "webhook_url": sub.webhook_url,
+        "document_type": document_type.name(),
+        "country": country,
+        "mode": mode,
+        "webhook_url": null,
         "extracted_data": null,
         "checks": checks,
         "risk_score": null,
         "risk_level": null,
         "fraud_signals": [],
         "retryable": false,
-        "metadata": sub.metadata,
-    });
-    new_resource::<Verification>(tenant, None, body)
+        "metadata": {},
+    })
 }
 
 /// Stores the submission's images (encrypted) and the pending verification.

@@ -58,6 +58,41 @@ impl JobKind for RunVerification {
     }
 }
 
+/// How long after the sync time budget the safety-net job runs a verification whose own run
+/// has not finished by then (its process died).
+const SAFETY_NET_MS: i64 = 120_000;
+
+/// Runs a stored, pending verification in place (the sync answer), within
+/// `verification.sync_budget_ms`: answers it finished, or still pending past the budget. A
+/// `run_verification` job is queued first as a safety net: if this process dies mid-run, the
+/// job finishes it; if the run finishes, the job finds it done.
+pub async fn in_place(
+    s: &AppState,
+    r: &Resource,
+    images: Images,
+) -> Result<Resource, verity_store::StoreError> {
+    let job = RunVerification { tenant_id: r.tenant_id.clone(), verification_id: r.id.clone() };
+    let budget = s.config.verification.sync_budget_ms;
+    crate::jobs::enqueue_at(s, &job, RunVerification::MAX_ATTEMPTS, now_ms() + budget as i64 + SAFETY_NET_MS)
+        .await?;
+    // Its own task: a client that hangs up does not stop the run half-way.
+    let (st, stored) = (s.clone(), r.clone());
+    let task = tokio::spawn(async move { finish(&st, &stored, images).await });
+    Ok(match tokio::time::timeout(std::time::Duration::from_millis(budget), task).await {
+        Ok(Ok(Ok(done))) => done,
+        Ok(Ok(Err(e))) => {
+            // Storage trouble: the queued job finishes it later.
+            tracing::warn!(verification = %r.id, error = ?e, "verification left to the job queue");
+            r.clone()
+        }
+        Ok(Err(e)) => {
+            tracing::error!(verification = %r.id, error = %e, "verification run stopped");
+            r.clone()
+        }
+        Err(_) => r.clone(),
+    })
+}
+
 /// The images of a verification (and the hosted flow's selfie video).
 #[derive(Default)]
 pub struct Images {

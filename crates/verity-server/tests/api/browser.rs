@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::hosted::{live_video, passport_of_the_video_subject};
+use super::hosted::{edit_session, live_video, passport_of_the_video_subject, session_of};
 use super::*;
 
 /// A chromedriver process, stopped when dropped.
@@ -375,17 +375,9 @@ fn the_capture_page_records_prompts_uploads_and_shows_the_result_in_chromium() {
 
     // An expired link says so.
     let link = capture_link(&app, &key, json!({"user_identifier": "late-user"}));
-    let sid = link.rsplit('/').next().and_then(|t| t.split('.').nth(1)).expect("id").to_string();
-    let tenant = app
-        .rt
-        .block_on(app.state.store.key_by_hash(&verity_server::ids::key_hash(&key)))
-        .expect("db")
-        .expect("key")
-        .tenant_id;
-    let mut r =
-        app.rt.block_on(app.state.store.get(&tenant, "captureSession", &sid)).expect("db").expect("session");
-    r.body["expires_at_ms"] = json!(verity_store::time::now_ms() - 1);
-    assert!(app.rt.block_on(app.state.store.update(&r)).expect("db"));
+    edit_session(&app, &key, &session_of(&link), |b| {
+        b["expires_at_ms"] = json!(verity_store::time::now_ms() - 1)
+    });
     let late = driver.session(&[], 390, 844);
     late.go(&link);
     late.wait("the expired page", "document.querySelector('[data-code]') !== null", 10);

@@ -256,6 +256,7 @@ fn error_shape(r: &Resp, status: u16, code: &str) {
 mod bad_input;
 mod browser;
 mod checks;
+mod complycube_flow;
 mod hardening;
 mod hosted;
 mod resources;
