@@ -47,6 +47,8 @@ pub enum LivenessFacts {
 pub struct VideoFacts {
     pub report: VideoLiveness,
     pub embedding: Embedding,
+    /// The frame the face was compared from (upright, as decoded).
+    pub best_frame: image::RgbImage,
 }
 
 /// Faces: selfies, document portraits, videos and comparisons.
@@ -181,7 +183,7 @@ impl FaceChecks for ModelFaces {
     ) -> Result<VideoFacts, String> {
         let l = self.liveness.as_ref().map_err(|e| format!("liveness engine unavailable: {e}"))?;
         let v = l.video(path, challenges, limits).map_err(|e| e.to_string())?;
-        Ok(VideoFacts { report: v.report, embedding: v.embedding })
+        Ok(VideoFacts { report: v.report, embedding: v.embedding, best_frame: v.best_frame })
     }
 }
 

@@ -56,6 +56,12 @@ impl UploadSlots {
         let shared = self.shared.clone().acquire_owned().await.ok()?;
         Some((own, shared))
     }
+
+    /// One shared slot, for an upload whose tenant is known only once its body is read (the
+    /// hosted flow's form carries its key or session inside).
+    pub async fn acquire_shared(&self) -> Option<OwnedSemaphorePermit> {
+        self.shared.clone().acquire_owned().await.ok()
+    }
 }
 
 /// Passes a body through, failing it (and raising `slow`) when it falls below `rate` bytes a

@@ -273,6 +273,9 @@ pub struct Verification {
     /// What the gallery keeps of this verification for later duplicate searches.
     #[serde(skip)]
     pub fingerprint: Fingerprint,
+    /// A selfie video's best frame (the face compared with the portrait), kept with the files.
+    #[serde(skip)]
+    pub best_frame: Option<image::RgbImage>,
 }
 
 /// Verifies. `Err` when the document cannot be read at all (the caller reports an error).
@@ -359,6 +362,10 @@ pub fn verify(
             .images
             .push(("selfie".into(), ImageHash { sha256: sha2::Sha256::digest(b).into(), dhash: f.dhash }));
     }
+    let best_frame = match &selfie {
+        Some(Ok(SelfieEvidence::Video(v))) => Some(v.best_frame.clone()),
+        _ => None,
+    };
     if face_checks {
         face::face_signals(faces.clone(), selfie, portrait, req, &mut signals, &mut checks);
     }
@@ -409,6 +416,7 @@ pub fn verify(
         fraud_signals: signals,
         retryable: risk.retryable,
         fingerprint,
+        best_frame,
     })
 }
 

@@ -19,14 +19,15 @@ use super::session::{self, CaptureSession, Subject};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{self, Attempt, JobError, JobKind};
-use crate::resources::kinds::{Check, Client, Document, LiveVideo};
+use crate::resources::kinds::{Check, Client, Document, LivePhoto, LiveVideo};
 use crate::resources::{fetch, json_object, modify, new_resource, reject_unknown, render, Internal, Kind};
 use crate::run_check::RunCheck;
 use crate::verification::Verification;
 use crate::AppState;
 
-/// The check types a capture can feed: the page records a video and photographs a document.
-pub const FLOW_CHECKS: [&str; 2] = ["document_check", "enhanced_identity_check"];
+/// The check types a capture can feed: the page records a video (whose best frame stands as the
+/// live photo of an `identity_check`) and photographs a document.
+pub const FLOW_CHECKS: [&str; 3] = ["document_check", "identity_check", "enhanced_identity_check"];
 
 fn string(m: &Map<String, Value>, k: &str) -> ApiResult<Option<String>> {
     match m.get(k) {
@@ -293,14 +294,48 @@ async fn file_checks(s: &AppState, job: &FileClientChecks) -> Result<(), JobErro
         .store_in(&mut video);
         s.store.insert(&video).await.map_err(transient)?;
     }
+    // The video's best frame as a live photo, when an identity check wants one.
+    let types: Vec<&str> =
+        session.body["check_types"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let mut photo_id = None;
+    if let (true, Some(key)) = (types.contains(&"identity_check"), files.get("best_frame")) {
+        let bytes = s.files.get(key).await.map_err(transient)?;
+        let mut photo = new_resource::<LivePhoto>(tenant, Some(client_id.clone()), json!({}));
+        let fk = crate::files::key(tenant, "livePhotos", &photo.id, "photo");
+        s.files.put(&fk, &bytes).await.map_err(transient)?;
+        photo.body = json!({
+            "clientId": client_id,
+            "downloadLink": format!("/livePhotos/{}/download", photo.id),
+            "contentType": "image/jpeg",
+            "size": bytes.len(),
+            "performLivenessCheck": true,
+        });
+        Internal {
+            in_use: true,
+            files: [("photo".to_string(), fk)].into_iter().collect(),
+            ..Internal::default()
+        }
+        .store_in(&mut photo);
+        s.store.insert(&photo).await.map_err(transient)?;
+        photo_id = Some(photo.id);
+    }
     // One check per requested type.
     let challenges: Vec<Value> = session.body["challenges"].as_array().cloned().unwrap_or_default();
     let mut check_ids = Vec::new();
-    for t in session.body["check_types"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    let mut skipped = Vec::new();
+    for t in types {
         let mut c = json!({"clientId": client_id, "type": t, "documentId": doc.id, "status": "pending"});
         if t == "enhanced_identity_check" {
             c["liveVideoId"] = json!(video.id);
             c["options"] = json!({"challenges": challenges});
+        }
+        if t == "identity_check" {
+            let Some(p) = &photo_id else {
+                skipped
+                    .push(json!({"type": t, "reason": "the video gave no face to stand as the live photo"}));
+                continue;
+            };
+            c["livePhotoId"] = json!(p);
         }
         let r = new_resource::<Check>(tenant, Some(client_id.clone()), c);
         s.store.insert(&r).await.map_err(transient)?;
@@ -315,8 +350,8 @@ async fn file_checks(s: &AppState, job: &FileClientChecks) -> Result<(), JobErro
         check_ids.push(r.id);
     }
     s.wake.notify_waiters();
-    let filed =
-        json!({"clientId": client_id, "documentId": doc.id, "liveVideoId": video.id, "checkIds": check_ids});
+    let filed = json!({"clientId": client_id, "documentId": doc.id, "liveVideoId": video.id,
+                       "livePhotoId": photo_id, "checkIds": check_ids, "skipped": skipped});
     modify::<Verification, _>(s, tenant, &v.id, |r| {
         r.body["complycube"] = filed.clone();
         Ok(())

@@ -21,6 +21,25 @@ const CSS: &str = include_str!("assets/page.css");
 const JS: &str = include_str!("assets/page.js");
 const TEXTS: &str = include_str!("assets/texts.json");
 
+/// The names of the page's texts (every language has the same).
+pub fn text_keys() -> Vec<String> {
+    let t: serde_json::Value = serde_json::from_str(TEXTS).unwrap_or_default();
+    t["en"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// The page's texts with the partner's own words in place of the defaults.
+fn texts_for(settings: &Settings) -> String {
+    let mut t: serde_json::Value = serde_json::from_str(TEXTS).unwrap_or_default();
+    for (lang, words) in &settings.theme.texts {
+        for (k, v) in words {
+            if t[lang.as_str()].get(k).is_some() {
+                t[lang.as_str()][k.as_str()] = json!(v);
+            }
+        }
+    }
+    t.to_string()
+}
+
 /// How long the selfie video records (ms).
 pub const RECORD_MS: u64 = 8000;
 
@@ -133,17 +152,42 @@ fn render(settings: &Settings, lang: &str, config: serde_json::Value) -> (String
         .unwrap_or_default();
     // Inside <script>, `<` is written as \u003c so no text can close the element.
     let config = config.to_string().replace('<', "\\u003c");
-    let html = HTML
-        .replace("{{lang}}", lang)
-        .replace("{{dir}}", if lang == "ar" { "rtl" } else { "ltr" })
-        .replace("{{title}}", &esc(&t.title))
-        .replace("{{logo}}", &logo)
-        .replace("{{nonce}}", &nonce)
-        .replace("{{style}}", &style)
-        .replace("{{config}}", &config)
-        .replace("{{texts}}", &TEXTS.replace('<', "\\u003c"))
-        .replace("{{script}}", JS);
-    (html, nonce)
+    let texts = texts_for(settings).replace('<', "\\u003c");
+    let slots = [
+        ("lang", lang),
+        ("dir", if lang == "ar" { "rtl" } else { "ltr" }),
+        ("title", &esc(&t.title)),
+        ("logo", &logo),
+        ("nonce", &nonce),
+        ("style", &style),
+        ("config", &config),
+        ("texts", &texts),
+        ("script", JS),
+    ];
+    (fill(HTML, &slots), nonce)
+}
+
+/// Fills the `{{name}}` slots of a template in one pass: what is put in is never read again as
+/// a slot, whatever a partner's texts say.
+fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64 * 1024);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}").map(|end| (&after[..end], end)) {
+            Some((name, end)) if slots.iter().any(|(k, _)| *k == name) => {
+                out.push_str(slots.iter().find(|(k, _)| *k == name).map(|(_, v)| *v).unwrap_or_default());
+                rest = &after[end + 2..];
+            }
+            _ => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A page that only says why the link does not open (no script).
@@ -224,6 +268,33 @@ mod tests {
         assert_eq!(text_on("#fde047"), "#111111");
         assert!(contrast("#1d4ed8", text_on("#1d4ed8")) >= 4.5);
         assert!(contrast("#ffffff", "#111111") > 15.0);
+    }
+
+    #[test]
+    fn a_partner_title_is_text_not_markup_nor_a_template_slot() {
+        let mut st = Settings {
+            webhook_url: None,
+            theme: partner::Theme { title: "<b>{{script}}</b>".into(), ..partner::Theme::default() },
+            languages: vec!["en".into()],
+            default_language: "en".into(),
+            retention_days: 7,
+            resource_retention_days: None,
+            session_ttl_minutes: 60,
+            prompts: 2,
+            success_url: None,
+            cancel_url: None,
+        };
+        let (html, _) = render(&st, "en", json!({}));
+        assert!(html.contains("<title>&lt;b&gt;{{script}}&lt;/b&gt;</title>"), "{}", &html[..300]);
+        assert_eq!(html.matches("'use strict'").count(), 1, "the script appears once");
+        st.theme.title = "Acme".into();
+        st.theme
+            .texts
+            .insert("en".into(), [("start".to_string(), "{{config}} </script>".to_string())].into());
+        let (html, _) = render(&st, "en", json!({}));
+        assert!(html.contains("<title>Acme</title>"));
+        assert!(html.contains(r#""start":"{{config}} \u003c/script>""#), "a partner's text stays text");
+        assert_eq!(fill("a{{x}}b{{y}}{{x", &[("x", "{{y}}"), ("y", "2")]), "a{{y}}b2{{x");
     }
 
     #[test]

@@ -39,6 +39,9 @@ pub struct Theme {
     pub text_color: String,
     /// Shown on the first screen instead of the default text (any language).
     pub intro_text: Option<String>,
+    /// The page's own words replaced, per language: `{"fr": {"start": "C'est parti"}}` (the keys
+    /// of `hosted/assets/texts.json`).
+    pub texts: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for Theme {
@@ -50,6 +53,7 @@ impl Default for Theme {
             background_color: "#f5f7fa".into(),
             text_color: "#111827".into(),
             intro_text: None,
+            texts: Default::default(),
         }
     }
 }
@@ -73,6 +77,29 @@ impl Theme {
             ("theme.text_color", &t.text_color),
         ] {
             colour(field, v)?;
+        }
+        let known = super::page::text_keys();
+        for (lang, words) in &t.texts {
+            if !LANGUAGES.contains(&lang.as_str()) {
+                return Err(invalid(
+                    "theme.texts",
+                    format!("`theme.texts`: {lang:?} is not one of {LANGUAGES:?}"),
+                ));
+            }
+            for (k, v) in words {
+                if !known.contains(k) {
+                    return Err(invalid(
+                        "theme.texts",
+                        format!("`theme.texts.{lang}`: no text is called {k:?}"),
+                    ));
+                }
+                if v.trim().is_empty() || v.chars().count() > 400 || v.chars().any(char::is_control) {
+                    return Err(invalid(
+                        "theme.texts",
+                        format!("`theme.texts.{lang}.{k}` must have 1 to 400 printable characters"),
+                    ));
+                }
+            }
         }
         if let Some(logo) = &t.logo {
             let ok = logo.len() <= 140_000
@@ -243,7 +270,7 @@ pub async fn update(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
     if let Some(Value::Object(t)) = patch.get("theme") {
         reject_unknown(
             t,
-            &["title", "logo", "primary_color", "background_color", "text_color", "intro_text"],
+            &["title", "logo", "primary_color", "background_color", "text_color", "intro_text", "texts"],
         )?;
     }
     let tenant = caller.tenant_id.as_str();

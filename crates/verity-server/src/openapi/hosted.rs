@@ -69,6 +69,11 @@ pub(super) fn schemas(cfg: &Config) -> Value {
             ("background_color", colour.clone()),
             ("text_color", colour),
             ("intro_text", json!({"type": ["string", "null"], "maxLength": 600})),
+            (
+                "texts",
+                json!({"type": "object", "description": "The page's own words replaced, per language: {\"fr\": {\"start\": \"C'est parti\"}} (keys of hosted/assets/texts.json; ≤ 400 characters each)",
+                       "additionalProperties": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 400}}}),
+            ),
         ],
         &[],
     );

@@ -185,8 +185,10 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     .await
     .map_err(|e| JobError::Permanent(format!("the verification stopped: {e}")))?;
     let hosted = r.body["mode"] == "hosted";
+    let mut best_frame = None;
     let (body, fingerprint) = match outcome {
-        Ok(v) => {
+        Ok(mut v) => {
+            best_frame = v.best_frame.take();
             let mut body = serde_json::to_value(&v).unwrap_or_else(|_| json!({}));
             if hosted {
                 // The seed's two summaries, made from the same decision.
@@ -197,7 +199,15 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         }
         Err(message) => (error_body("document_unreadable", &message), None),
     };
-    let (done, ours) = write(s, tenant, &r.id, body).await?;
+    let (mut done, ours) = write(s, tenant, &r.id, body).await?;
+    if let Some(frame) = best_frame.filter(|_| ours) {
+        // Kept with the files (and erased with them): ComplyCube's identity check of a hosted
+        // capture takes it as the live photo; a reviewer sees what was compared.
+        match keep_best_frame(s, &done, &frame).await {
+            Ok(r) => done = r,
+            Err(e) => tracing::error!(verification = %r.id, error = %e, "cannot keep the best frame"),
+        }
+    }
     if let Some(f) = fingerprint.filter(|_| ours) {
         // Kept for later duplicate searches, deleted with the verification.
         let owner = format!("{}{}", Verification::ID_PREFIX, r.id);
@@ -246,6 +256,20 @@ async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<(R
         Err(ApiError::NotFound { .. }) => Err(JobError::Permanent("the verification was deleted".into())),
         Err(e) => Err(JobError::transient(1000, e)),
     }
+}
+
+/// Stores a video's best frame (JPEG) among a verification's files.
+async fn keep_best_frame(s: &AppState, r: &Resource, frame: &image::RgbImage) -> Result<Resource, ApiError> {
+    let jpeg = verity_imaging::encode_jpeg(frame, 92);
+    let key = crate::files::key(&r.tenant_id, Verification::KIND, &r.id, "best_frame");
+    s.files.put(&key, &jpeg).await?;
+    modify::<Verification, _>(s, &r.tenant_id, &r.id, |r| {
+        Internal::update(r, |i| {
+            i.files.insert("best_frame".into(), key.clone());
+        });
+        Ok(())
+    })
+    .await
 }
 
 /// The prompts a hosted selfie video was recorded with: the challenges in order and when each

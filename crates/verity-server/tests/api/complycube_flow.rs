@@ -54,8 +54,11 @@ fn a_complycube_flow_session_files_the_submission_on_the_client_as_checks() {
     let app = TestApp::new();
     let key = app.key("flow");
     let client = app.client(&key, "Flow");
-    let bad =
-        app.post("/v1/flow/sessions", &key, json!({"clientId": client, "checkTypes": ["identity_check"]}));
+    let bad = app.post(
+        "/v1/flow/sessions",
+        &key,
+        json!({"clientId": client, "checkTypes": ["proof_of_address_check"]}),
+    );
     assert_eq!(
         (bad.status, bad.body["code"].as_str()),
         (422, Some("check_type_unsupported")),
@@ -67,7 +70,7 @@ fn a_complycube_flow_session_files_the_submission_on_the_client_as_checks() {
     let flow = app.post(
         "/v1/flow/sessions",
         &key,
-        json!({"clientId": client, "checkTypes": ["document_check", "enhanced_identity_check"],
+        json!({"clientId": client, "checkTypes": ["document_check", "identity_check", "enhanced_identity_check"],
                "successUrl": "https://partner.example/ok", "cancelUrl": "https://partner.example/no", "theme": "light"}),
     );
     assert_eq!(flow.status, 200, "{}", flow.body);
@@ -105,12 +108,17 @@ fn a_complycube_flow_session_files_the_submission_on_the_client_as_checks() {
     assert_eq!(filed["clientId"], client.as_str(), "{v}");
     let checks = app.get(&format!("/v1/checks?clientId={client}"), &key).body;
     let items = checks["items"].as_array().expect("items");
-    assert_eq!(items.len(), 2, "{checks}");
+    assert_eq!(items.len(), 3, "{checks}");
     for c in items {
         assert_eq!(c["status"], "complete", "{c}");
         if c["type"] == "enhanced_identity_check" {
             assert_eq!(c["result"]["outcome"], "clear", "{c}");
             assert_eq!(c["liveVideoId"], filed["liveVideoId"]);
+        }
+        if c["type"] == "identity_check" {
+            // The video's best frame is the live photo: the same face as the passport's.
+            assert_eq!(c["livePhotoId"], filed["livePhotoId"]);
+            assert_eq!(c["result"]["breakdown"]["faceAnalysis"]["facialSimilarity"], "clear", "{c}");
         }
         assert_eq!(c["documentId"], filed["documentId"]);
     }

@@ -515,7 +515,11 @@ fn partner_settings_take_a_partial_object_and_refuse_bad_values() {
     assert_eq!(changed.status, 200, "{}", changed.body);
     assert_eq!(changed.body["theme"]["primary_color"], "#0f766e");
     assert_eq!(changed.body["theme"]["background_color"], "#f5f7fa", "untouched fields keep their default");
-    let more = app.post("/v1/partner/settings", &key, json!({"theme": {"title": "Acme"}}));
+    let more = app.post(
+        "/v1/partner/settings",
+        &key,
+        json!({"theme": {"title": "Acme", "texts": {"ar": {"start": "ابدأ الآن"}}}}),
+    );
     assert_eq!(more.body["theme"]["primary_color"], "#0f766e", "a theme patch merges: {}", more.body);
     for (bad, param) in [
         (json!({"theme": {"primary_color": "blue"}}), "theme.primary_color"),
@@ -523,6 +527,8 @@ fn partner_settings_take_a_partial_object_and_refuse_bad_values() {
         (json!({"languages": ["de"]}), "languages"),
         (json!({"webhook_url": "http://169.254.169.254/latest"}), "webhook_url"),
         (json!({"theme": {"logo": "https://cdn.example/logo.png"}}), "theme.logo"),
+        (json!({"theme": {"texts": {"en": {"no_such_text": "x"}}}}), "theme.texts"),
+        (json!({"theme": {"texts": {"de": {"start": "Los"}}}}), "theme.texts"),
     ] {
         let r = app.post("/v1/partner/settings", &key, bad.clone());
         assert_eq!((r.status, r.body["param"].as_str()), (422, Some(param)), "{bad}: {}", r.body);
@@ -540,6 +546,7 @@ fn partner_settings_take_a_partial_object_and_refuse_bad_values() {
         "{}",
         &html[..400]
     );
+    assert!(html.contains("ابدأ الآن"), "the partner's own words are on the page");
     // Another tenant sees its own defaults.
     let other = app.key("other");
     assert_eq!(app.get("/v1/partner/settings", &other).body["theme"]["primary_color"], "#1d4ed8");
