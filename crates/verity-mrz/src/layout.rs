@@ -299,14 +299,16 @@ fn document_code(b: &mut Builder<'_>, m: &mut Mrz, line: usize) {
 
 /// A 9-character document number with its check digit at `line[start + 9]`. When that check
 /// position holds a filler, the number continues in `continuation` (line, start, end) up to the
-/// first filler, whose last character is the check digit (ICAO 9303-5 §4.2.4, note j).
+/// first filler, whose last character is the check digit (ICAO 9303-5 §4.2.4, note j). Answers
+/// where the optional data starts on the continuation's line: after the continued number and
+/// its check digit (they belong to the number, not to the optional data), else at its start.
 fn document_number(
     b: &mut Builder<'_>,
     m: &mut Mrz,
     line: usize,
     start: usize,
     continuation: Option<(usize, usize, usize)>,
-) {
+) -> Option<usize> {
     let main = b.field("document_number", line, start, start + 9, Kind::AlphaNum);
     if b.lines[line][start + 9] == '<' {
         if let Some((cl, cs, ce)) = continuation {
@@ -330,12 +332,13 @@ fn document_number(
                 } else {
                     b.check("document_number", &format!("{main}{more}"), cl, digit_pos);
                 }
-                return;
+                return Some(digit_pos + 1);
             }
         }
     }
     m.document_number = main.trim_end_matches('<').to_string();
     b.check("document_number", &main, line, start + 9);
+    continuation.map(|(_, cs, _)| cs)
 }
 
 /// The run every ICAO format shares: birth date, its check digit, sex, expiry date, its check
@@ -353,8 +356,8 @@ fn birth_sex_expiry(b: &mut Builder<'_>, m: &mut Mrz, line: usize, at: usize) {
 fn td1(b: &mut Builder<'_>, m: &mut Mrz) {
     document_code(b, m, 0);
     m.issuing_state = b.country("issuing_state", 0, 2, 5);
-    document_number(b, m, 0, 5, Some((0, 15, 30)));
-    m.optional_data = b.value("optional_data", 0, 15, 30, Kind::AlphaNum);
+    let optional_from = document_number(b, m, 0, 5, Some((0, 15, 30))).unwrap_or(15);
+    m.optional_data = b.value("optional_data", 0, optional_from, 30, Kind::AlphaNum);
     birth_sex_expiry(b, m, 1, 0);
     m.nationality = b.country("nationality", 1, 15, 18);
     m.optional_data_2 = b.value("optional_data_2", 1, 18, 29, Kind::AlphaNum);
@@ -373,7 +376,7 @@ fn two_line(b: &mut Builder<'_>, m: &mut Mrz, format: Format) {
     let (s, g, t) = b.names(0, 5, len);
     (m.surname, m.given_names, m.names_truncated) = (s, g, t);
     let continuation = (format == Format::Td2).then_some((1, 28, 35));
-    document_number(b, m, 1, 0, continuation);
+    let optional_from = document_number(b, m, 1, 0, continuation).unwrap_or(28);
     m.nationality = b.country("nationality", 1, 10, 13);
     birth_sex_expiry(b, m, 1, 13);
     match format {
@@ -385,7 +388,7 @@ fn two_line(b: &mut Builder<'_>, m: &mut Mrz, format: Format) {
             b.check("composite", &composite, 1, 43);
         }
         Format::Td2 => {
-            m.optional_data = b.value("optional_data", 1, 28, 35, Kind::AlphaNum);
+            m.optional_data = b.value("optional_data", 1, optional_from, 35, Kind::AlphaNum);
             let composite = format!("{}{}{}", b.text(1, 0, 10), b.text(1, 13, 20), b.text(1, 21, 35));
             b.check("composite", &composite, 1, 35);
         }
@@ -410,8 +413,9 @@ fn french_id(b: &mut Builder<'_>, m: &mut Mrz) {
     m.document_number = format!("{issue}{office}{seq}").trim_end_matches('<').to_string();
     let protected = b.text(1, 0, 12);
     b.check("document_number", &protected, 1, 12);
+    // `<<` separates given names here (`MARIE<<CLAIRE` is two), `<` joins a compound one.
     let given = b.field("given_names", 1, 13, 27, Kind::Alpha);
-    m.given_names = words(given.split("<<").next().unwrap_or(""));
+    m.given_names = given.split("<<").map(words).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     m.birth_date = b.date("birth_date", 1, 27, true);
     let birth = b.text(1, 27, 33);
     b.check("birth_date", &birth, 1, 33);

@@ -236,3 +236,65 @@ fn non_ascii_text_is_reported_not_a_panic() {
         }
     }
 }
+
+/// `s` with its ICAO check digit appended.
+fn with_digit(s: &str) -> String {
+    format!("{s}{}", check_digit(s).expect("MRZ characters"))
+}
+
+#[test]
+fn french_id_given_names_separated_by_double_fillers_are_all_kept() {
+    // The 1988–2021 French card: `<<` separates given names, `<` joins a compound one.
+    let line1 = "IDFRABERTHIER<<<<<<<<<<<<<<<<<<<<<<<";
+    for (given, want) in [
+        ("MARIE<<CLAIRE", "MARIE CLAIRE"),
+        ("JEAN<PIERRE", "JEAN PIERRE"),
+        ("CORINNE", "CORINNE"),
+        ("ANA<<LI<<EVA", "ANA LI EVA"),
+    ] {
+        let head = with_digit("940992310285");
+        let body = format!("{head}{given:<<14}{}F", with_digit("651206"));
+        let line2 = with_digit(&format!("{line1}{body}"))[36..].to_string();
+        assert_eq!(line2.len(), 36);
+        let m = parse(&[line1, line2.as_str()], &opts()).expect("french id");
+        assert_eq!(m.format, Format::FrenchId);
+        assert!(m.valid, "{given}: {:?}", m.errors);
+        assert_eq!(m.given_names, want, "{given}");
+    }
+}
+
+#[test]
+fn a_long_document_numbers_continuation_is_not_optional_data() {
+    // Belgian specimen (TD1): 600001795 continues with 015 and its check digit 2 in the
+    // optional data field; nothing else is there.
+    let m = parse(
+        &[
+            "IDBEL600001795<0152<<<<<<<<<<<",
+            "1301014F2311207BEL130101987398",
+            "SPECIMEN<<SPECIMEN<<<<<<<<<<<<",
+        ],
+        &opts(),
+    )
+    .expect("td1");
+    assert!(m.valid, "{:?}", m.errors);
+    assert_eq!((m.document_number.as_str(), m.optional_data.as_str()), ("600001795015", ""));
+    // A continuation followed by real optional data keeps only the latter.
+    let number = with_digit("D23145890734");
+    let line1 = format!("I<UTOD23145890<{}<ABC123", &number[9..]);
+    let line1 = format!("{line1:<<30}");
+    let line2 = "7408122F1204159UTO<<<<<<<<<<<6";
+    let m = parse(&[line1.as_str(), line2, "ERIKSSON<<ANNA<MARIA<<<<<<<<<<"], &opts()).expect("td1");
+    assert_eq!((m.document_number.as_str(), m.optional_data.as_str()), ("D23145890734", "ABC123"));
+    assert!(m.check("document_number").is_some_and(|c| c.valid), "{:?}", m.checks);
+    // A 9-character number leaves the whole field to the optional data.
+    let m = parse(
+        &[
+            "I<UTOD231458907<<<<<<<<<<<<<<<",
+            "7408122F1204159UTO<<<<<<<<<<<6",
+            "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+        ],
+        &opts(),
+    )
+    .expect("td1");
+    assert_eq!((m.document_number.as_str(), m.optional_data.as_str()), ("D23145890", ""));
+}
