@@ -199,8 +199,24 @@ impl<'a> Builder<'a> {
     }
 
     /// Primary and secondary identifiers from a name field.
+    /// A name field ends in fillers: ICAO separates name parts by one or two, so a character after
+    /// a run of three or more is a misread (a letter read in the filler tail), never a name.
+    /// Name fields have no check digit: this is what keeps such a read from being called valid.
+    fn filler_tail(&mut self, name: &'static str, raw: &str) {
+        if let Some(run) = raw.find("<<<") {
+            if raw[run..].chars().any(|c| c != '<') {
+                self.error(
+                    "name_filler_interrupted",
+                    Some(name),
+                    format!("{name}: a character stands among the fillers after the name ({raw:?}): misread"),
+                );
+            }
+        }
+    }
+
     fn names(&mut self, line: usize, start: usize, end: usize) -> (String, String, bool) {
         let raw = self.field("names", line, start, end, Kind::Alpha);
+        self.filler_tail("names", &raw);
         let (primary, secondary) = match raw.split_once("<<") {
             Some((p, s)) => (p.to_string(), s.to_string()),
             None => (raw.clone(), String::new()),
@@ -404,6 +420,7 @@ fn french_id(b: &mut Builder<'_>, m: &mut Mrz) {
     document_code(b, m, 0);
     m.issuing_state = b.country("issuing_state", 0, 2, 5);
     let last = b.field("surname", 0, 5, 30, Kind::Alpha);
+    b.filler_tail("surname", &last);
     m.surname = words(&last);
     m.optional_data = b.value("administrative_code", 0, 30, 36, Kind::AlphaNum);
     // Line 2: issue year+month (4), office code (3), sequence (5), check digit.
@@ -415,6 +432,7 @@ fn french_id(b: &mut Builder<'_>, m: &mut Mrz) {
     b.check("document_number", &protected, 1, 12);
     // `<<` separates given names here (`MARIE<<CLAIRE` is two), `<` joins a compound one.
     let given = b.field("given_names", 1, 13, 27, Kind::Alpha);
+    b.filler_tail("given_names", &given);
     m.given_names = given.split("<<").map(words).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     m.birth_date = b.date("birth_date", 1, 27, true);
     let birth = b.text(1, 27, 33);

@@ -298,3 +298,32 @@ fn a_long_document_numbers_continuation_is_not_optional_data() {
     .expect("td1");
     assert_eq!((m.document_number.as_str(), m.optional_data.as_str()), ("D23145890", ""));
 }
+
+#[test]
+fn a_letter_in_the_filler_tail_of_a_name_is_a_misread_not_a_valid_name() {
+    // The unseen-set failure: a letter read in the filler run at the end of a name line. Names
+    // carry no check digit; the structure is what refuses it.
+    let line2 = "L898902C36UTO7408122F1204159ZE184226B<<<<<10";
+    let good = parse(&["P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", line2], &opts()).expect("td3");
+    assert!(good.valid, "{:?}", good.errors);
+    let at = |name: &str, i: usize, c: char| {
+        let mut l: Vec<char> = format!("{name:<<44}").chars().collect();
+        l[i] = c;
+        l.into_iter().collect::<String>()
+    };
+    for bad in [
+        at("P<UTOERIKSSON<<ANNA<MARIA", 40, 'K'),
+        at("P<UTOERIKSSON<<ANNA<MARIA", 43, 'E'),
+        at("P<UTOERIKSSON", 43, 'X'),
+    ] {
+        let m = parse(&[bad.as_str(), line2], &opts()).expect("td3");
+        assert!(!m.valid, "{bad}");
+        assert!(m.has_error("name_filler_interrupted"), "{bad}: {:?}", m.errors);
+    }
+    // One or two fillers between name parts are the format's own.
+    for ok in ["P<UTOERIKSSON<<ANNA<MARIA<LOUISE", "P<UTODE<LA<CRUZ<<ANNA"] {
+        let ok = format!("{ok:<<44}");
+        let m = parse(&[ok.as_str(), line2], &opts()).expect("td3");
+        assert!(!m.has_error("name_filler_interrupted"), "{ok}: {:?}", m.errors);
+    }
+}

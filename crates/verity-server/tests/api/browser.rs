@@ -292,6 +292,13 @@ fn the_capture_page_records_prompts_uploads_and_shows_the_result_in_chromium() {
     let payload: Value = serde_json::from_slice(&hooks[0].0).expect("json");
     assert_eq!(payload["user_identifier"], "browser-user");
     assert_eq!(payload["verification_result"]["status"], "verified");
+    // Signed with the tenant's secret over the timestamp and the raw body.
+    let secret =
+        app.get("/v1/identity/settings", &key).body["webhook_secret"].as_str().expect("secret").to_string();
+    let sig = &hooks[0].1;
+    let t: i64 =
+        sig.split(',').next().and_then(|p| p.strip_prefix("t=")).and_then(|t| t.parse().ok()).expect("t");
+    assert_eq!(sig, &verity_server::verification::webhook::signature(&secret, t, &hooks[0].0));
     // The link is used now.
     b.go(&link);
     b.wait("the used page", "document.querySelector('[data-code]') !== null", 10);
