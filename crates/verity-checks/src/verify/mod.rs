@@ -65,6 +65,11 @@ impl DocumentType {
         Self::ALL.iter().copied().find(|t| t.name() == s)
     }
 
+    /// Any type by its name, `any` included (stored verifications; requests use [`Self::parse`]).
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::parse(s).or((s == "any").then_some(DocumentType::Any))
+    }
+
     /// An ID-1 card: its data may be split between front and back.
     pub fn is_card(self) -> bool {
         !matches!(self, DocumentType::Passport | DocumentType::Any)

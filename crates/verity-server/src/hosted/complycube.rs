@@ -20,7 +20,9 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::{self, Attempt, JobError, JobKind};
 use crate::resources::kinds::{Check, Client, Document, LivePhoto, LiveVideo};
-use crate::resources::{fetch, json_object, modify, new_resource, reject_unknown, render, Internal, Kind};
+use crate::resources::{
+    fetch, json_object, modify, new_resource, reject_unknown, render, string_field, Internal, Kind,
+};
 use crate::run_check::RunCheck;
 use crate::verification::Verification;
 use crate::AppState;
@@ -29,17 +31,9 @@ use crate::AppState;
 /// live photo of an `identity_check`) and photographs a document.
 pub const FLOW_CHECKS: [&str; 3] = ["document_check", "identity_check", "enhanced_identity_check"];
 
-fn string(m: &Map<String, Value>, k: &str) -> ApiResult<Option<String>> {
-    match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(ApiError::invalid("field_type", format!("`{k}` must be a string"), Some(k))),
-    }
-}
-
 /// The client a flow is for (a person of the caller's tenant).
 async fn person(s: &AppState, tenant: &str, m: &Map<String, Value>) -> ApiResult<Resource> {
-    let id = string(m, "clientId")?
+    let id = string_field(m, "clientId", false)?
         .ok_or_else(|| ApiError::invalid("field_required", "`clientId` is required", Some("clientId")))?;
     let client = fetch::<Client>(s, tenant, &id).await?;
     if client.body["type"] != "person" {
@@ -63,9 +57,9 @@ async fn open_for_client(
     let subject = Subject {
         user_identifier: client.id.clone(),
         user_email: client.body["email"].as_str().map(str::to_string),
-        language: string(m, "language")?,
-        success_url: string(m, "successUrl")?,
-        cancel_url: string(m, "cancelUrl")?,
+        language: string_field(m, "language", false)?,
+        success_url: string_field(m, "successUrl", false)?,
+        cancel_url: string_field(m, "cancelUrl", false)?,
         client_id: Some(client.id.clone()),
         check_types,
         ..Subject::default()
@@ -129,7 +123,7 @@ pub async fn create_flow_session(
             Some("checkTypes"),
         ));
     }
-    if let Some(t) = string(&m, "theme")?.filter(|t| t != "light" && t != "dark") {
+    if let Some(t) = string_field(&m, "theme", false)?.filter(|t| t != "light" && t != "dark") {
         return Err(ApiError::invalid(
             "field_invalid",
             format!("`theme` {t:?}: light or dark"),
@@ -255,9 +249,9 @@ async fn file_checks(s: &AppState, job: &FileClientChecks) -> Result<(), JobErro
         let fk = crate::files::key(tenant, "documents", &doc.id, &format!("{side}-{image_id}"));
         s.files.put(&fk, &bytes).await.map_err(transient)?;
         doc_internal.files.insert(side.into(), fk);
-        let ctype = if bytes.starts_with(&[0x89, b'P']) { "image/png" } else { "image/jpeg" };
+        let ctype = super::links::content_type(&bytes);
         images.push(json!({
-            "id": image_id, "fileName": format!("{side}.{}", if ctype == "image/png" { "png" } else { "jpg" }),
+            "id": image_id, "fileName": format!("{side}.{}", super::links::photo_extension(&bytes)),
             "documentSide": side, "downloadLink": format!("/documents/{}/images/{image_id}/download", doc.id),
             "contentType": ctype, "size": bytes.len(), "createdAt": now, "updatedAt": now,
         }));

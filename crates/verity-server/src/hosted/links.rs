@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use verity_store::time::now_ms;
 
 use super::{SeedError, SeedResult};
@@ -26,7 +25,7 @@ fn signed_part(tenant_b64: &str, id: &str, name: &str, expires: i64) -> String {
 
 /// A link to a verification's file, valid for `hosted.link_ttl_secs`.
 pub fn link(s: &AppState, tenant: &str, id: &str, name: &str) -> String {
-    let t = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tenant.as_bytes());
+    let t = super::tenant_in_url(tenant);
     let expires = now_ms() / 1000 + s.config.hosted.link_ttl_secs as i64;
     let sig = s.files.sign_link(&signed_part(&t, id, name, expires));
     format!("{}/verif/files/{t}/{id}/{name}?expires={expires}&signature={sig}", super::public_url(s))
@@ -37,14 +36,25 @@ fn gone(code: &'static str, message: &str) -> SeedError {
 }
 
 /// What a file's first bytes say it is.
-fn content_type(bytes: &[u8]) -> &'static str {
+pub fn content_type(bytes: &[u8]) -> &'static str {
     match bytes {
         [0xFF, 0xD8, ..] => "image/jpeg",
+        [b'%', b'P', b'D', b'F', ..] => "application/pdf",
         [0x89, b'P', b'N', b'G', ..] => "image/png",
         [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
         [0x1A, 0x45, 0xDF, 0xA3, ..] => "video/webm",
         [_, _, _, _, b'f', b't', b'y', b'p', ..] => "video/mp4",
         _ => "application/octet-stream",
+    }
+}
+
+/// The file extension of an ID photo (JPEG unless its bytes say otherwise).
+pub fn photo_extension(bytes: &[u8]) -> &'static str {
+    match content_type(bytes) {
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "application/pdf" => "pdf",
+        _ => "jpg",
     }
 }
 
@@ -65,11 +75,7 @@ pub async fn download(
     if now_ms() / 1000 > expires {
         return Err(gone("link_expired", "this link has expired: ask for a new one"));
     }
-    let tenant = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(&t)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(not_found)?;
+    let tenant = super::tenant_from_url(&t).ok_or_else(not_found)?;
     let r = s.store.get(&tenant, Verification::KIND, &id).await.map_err(|e| SeedError(e.into()))?;
     let r = r.ok_or_else(not_found)?;
     let Some(key) = Internal::of(&r).files.get(&name).cloned() else {

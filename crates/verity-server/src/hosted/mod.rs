@@ -45,6 +45,18 @@ pub fn public_url(s: &AppState) -> String {
     }
 }
 
+/// A tenant id as it stands in a capture link or a file link (base64url).
+pub fn tenant_in_url(tenant: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tenant.as_bytes())
+}
+
+/// The tenant id a link names, if it is well-formed.
+pub fn tenant_from_url(t: &str) -> Option<String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t).ok().and_then(|b| String::from_utf8(b).ok())
+}
+
 /// An error of the seed's endpoints: the seed's `{"success": false, "error": message}` and
 /// Verity's stable `code`, `type` and `message`.
 pub struct SeedError(pub ApiError);

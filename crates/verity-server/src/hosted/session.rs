@@ -10,9 +10,8 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use verity_liveness::Challenge;
 use verity_store::time::{format_ms, now_ms};
 use verity_store::Resource;
@@ -22,7 +21,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ids::key_hash;
 use crate::resources::{
-    fetch, json_object, list_query, modify, new_resource, page_json, reject_unknown, Internal, Kind,
+    fetch, json_object, list_query, modify, new_resource, page_json, reject_unknown, string_field, Internal,
+    Kind,
 };
 use crate::AppState;
 
@@ -162,11 +162,7 @@ pub async fn open_new(s: &AppState, tenant: &str, subject: Subject) -> ApiResult
     let secret = hex::encode(crate::ids::random_bytes::<16>());
     Internal { secret: Some(key_hash(&secret)), ..Internal::default() }.store_in(&mut r);
     s.store.insert(&r).await?;
-    let token = format!(
-        "{}.{}.{secret}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tenant.as_bytes()),
-        r.id
-    );
+    let token = format!("{}.{}.{secret}", super::tenant_in_url(tenant), r.id);
     Ok((r, token))
 }
 
@@ -215,11 +211,7 @@ pub async fn by_token(s: &AppState, token: &str) -> Result<Resource, Closed> {
     else {
         return Err(Closed::Unknown);
     };
-    let tenant = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(t)
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or(Closed::Unknown)?;
+    let tenant = super::tenant_from_url(t).ok_or(Closed::Unknown)?;
     if secret.len() != 32 || !crate::ids::looks_like_id(id) || tenant.len() > 128 {
         return Err(Closed::Unknown);
     }
@@ -262,14 +254,6 @@ fn created(s: &AppState, r: &Resource, token: &str) -> Value {
     v
 }
 
-fn opt_str(m: &Map<String, Value>, k: &str) -> ApiResult<Option<String>> {
-    match m.get(k) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(v)) => Ok(Some(v.clone())),
-        Some(_) => Err(ApiError::invalid("field_type", format!("`{k}` must be a string"), Some(k))),
-    }
-}
-
 /// `POST /v1/capture-sessions`.
 pub async fn create(
     State(s): State<AppState>,
@@ -291,7 +275,7 @@ pub async fn create(
             "single_use",
         ],
     )?;
-    let user_identifier = opt_str(&m, "user_identifier")?.ok_or_else(|| {
+    let user_identifier = string_field(&m, "user_identifier", false)?.ok_or_else(|| {
         ApiError::invalid("field_required", "`user_identifier` is required", Some("user_identifier"))
     })?;
     let challenges = match m.get("challenges") {
@@ -318,12 +302,12 @@ pub async fn create(
     };
     let subject = Subject {
         user_identifier,
-        user_email: opt_str(&m, "user_email")?,
-        user_phone: opt_str(&m, "user_phone")?,
-        language: opt_str(&m, "language")?,
+        user_email: string_field(&m, "user_email", false)?,
+        user_phone: string_field(&m, "user_phone", false)?,
+        language: string_field(&m, "language", false)?,
         challenges,
-        success_url: opt_str(&m, "success_url")?,
-        cancel_url: opt_str(&m, "cancel_url")?,
+        success_url: string_field(&m, "success_url", false)?,
+        cancel_url: string_field(&m, "cancel_url", false)?,
         ttl_minutes,
         single_use,
         ..Subject::default()

@@ -287,14 +287,7 @@ async fn check_files(s: &AppState, f: &Form) -> SeedResult<(Value, &'static str)
         .map_err(|e| SeedError(ApiError::Internal(e.to_string())))?;
         decoded.map_err(|e| invalid("image_unreadable", format!("{name}: {e}"), name))?;
     }
-    let photo_ext = if photo.starts_with(&[0x89, b'P']) {
-        "png"
-    } else if photo.starts_with(b"%PDF") {
-        "pdf"
-    } else {
-        "jpg"
-    };
-    Ok((video_info, photo_ext))
+    Ok((video_info, super::links::photo_extension(photo)))
 }
 
 /// `POST /verif/submit`.
@@ -395,8 +388,6 @@ async fn store(s: &AppState, r: &mut Resource, f: Form) -> SeedResult<Images> {
     }
     internal.store_in(r);
     s.store.insert(r).await.map_err(ApiError::from)?;
-    let video =
-        tokio::fs::read(video.path()).await.map_err(|e| SeedError(ApiError::Internal(e.to_string())))?;
     Ok(Images { front, back: f.photo_back, selfie: None, video: Some(video) })
 }
 

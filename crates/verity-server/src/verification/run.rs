@@ -42,6 +42,16 @@ impl JobKind for RunVerification {
         }
         let mut images = Images::default();
         for (name, key) in &Internal::of(&r).files {
+            if name == "selfie_video" {
+                // The decoder reads a file: decrypted straight into one.
+                let f = tempfile::NamedTempFile::new().map_err(|e| JobError::transient(1000, e))?;
+                s.files.get_to_file(key, f.path()).await.map_err(|e| JobError::transient(1000, e))?;
+                images.video = Some(f);
+                continue;
+            }
+            if !super::FILES.contains(&name.as_str()) {
+                continue; // what the run made (the best frame), not what it reads
+            }
             let bytes = s.files.get(key).await.map_err(|e| JobError::transient(1000, e))?;
             images.put(name, bytes);
         }
@@ -93,13 +103,14 @@ pub async fn in_place(
     })
 }
 
-/// The images of a verification (and the hosted flow's selfie video).
+/// The images of a verification (and the hosted flow's selfie video, as the file the decoder
+/// reads).
 #[derive(Default)]
 pub struct Images {
     pub front: Vec<u8>,
     pub back: Option<Vec<u8>>,
     pub selfie: Option<Vec<u8>>,
-    pub video: Option<Vec<u8>>,
+    pub video: Option<tempfile::NamedTempFile>,
 }
 
 impl Images {
@@ -108,7 +119,6 @@ impl Images {
             "document_front" => self.front = bytes,
             "document_back" => self.back = Some(bytes),
             "selfie" => self.selfie = Some(bytes),
-            "selfie_video" => self.video = Some(bytes),
             _ => {}
         }
     }
@@ -126,9 +136,7 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     let tenant = r.tenant_id.as_str();
     let policy =
         settings::policy_of(&settings::load(s, tenant).await.map_err(|e| JobError::transient(1000, e))?);
-    let document_type = r.body["document_type"]
-        .as_str()
-        .and_then(|t| DocumentType::parse(t).or((t == "any").then_some(DocumentType::Any)));
+    let document_type = r.body["document_type"].as_str().and_then(DocumentType::from_name);
     let Some(document_type) = document_type else {
         return Ok(write(s, tenant, &r.id, error_body("verification_failed", "malformed verification"))
             .await?
@@ -152,12 +160,7 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         ..verity_liveness::VideoLimits::default()
     };
     let outcome = tokio::task::spawn_blocking(move || {
-        // The video decoder reads a file.
-        let video_file = match &images.video {
-            None => None,
-            Some(bytes) => Some(temp_file(bytes).map_err(|e| format!("cannot stage the video: {e}"))?),
-        };
-        let selfie = match &video_file {
+        let selfie = match &images.video {
             Some(f) => Some(verify::Selfie::Video(verify::VideoSelfie {
                 path: f.path(),
                 challenges: &challenges,
@@ -284,13 +287,4 @@ fn prompts_of(body: &Value) -> (Vec<verity_liveness::Challenge>, Vec<u64>) {
         }
     }
     (challenges, shown)
-}
-
-/// A private temporary file holding `bytes`.
-fn temp_file(bytes: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    use std::io::Write;
-    let mut f = tempfile::NamedTempFile::new()?;
-    f.write_all(bytes)?;
-    f.flush()?;
-    Ok(f)
 }
