@@ -8,6 +8,7 @@ mod liveness_cmd;
 mod mrz_cmd;
 mod output;
 mod serve_cmd;
+mod users_cmd;
 
 use std::path::PathBuf;
 
@@ -21,6 +22,7 @@ pub use face_cmd::{compare_files, detect_file};
 pub use liveness_cmd::{eval_liveness, liveness_photo, liveness_video, EvalLivenessArgs};
 pub use output::CliError;
 pub use serve_cmd::{KeysCommand, ServeArgs};
+pub use users_cmd::UsersCommand;
 
 /// Verity: self-hosted identity verification.
 #[derive(Debug, Parser)]
@@ -62,6 +64,13 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+        #[command(flatten)]
+        server: ServeArgs,
+    },
+    /// Dashboard users: create (a generated password is printed once), list, disable.
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
         #[command(flatten)]
         server: ServeArgs,
     },
@@ -264,6 +273,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Serve(args) => serve_cmd::serve(&args, &cli.models_dir),
         Command::Check(command) => check_cmd::check(&cli.models_dir, &command),
         Command::Keys { command, server } => serve_cmd::keys(&command, &server, &cli.models_dir),
+        Command::Users { command, server } => users_cmd::users_cmd(&command, &server, &cli.models_dir),
         Command::Liveness(LivenessCommand::Photo { image }) => liveness_photo(&cli.models_dir, &image),
         Command::Liveness(LivenessCommand::Video { video, challenges }) => {
             liveness_video(&cli.models_dir, &video, challenges.as_deref())

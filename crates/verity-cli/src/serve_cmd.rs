@@ -66,7 +66,7 @@ pub fn load_config(args: &ServeArgs, models_dir: &Path) -> Result<Config, CliErr
     Ok(c)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -35,6 +35,38 @@ pub struct Config {
     pub metrics: MetricsConfig,
     pub verification: VerificationConfig,
     pub hosted: HostedConfig,
+    pub dashboard: DashboardConfig,
+}
+
+/// The partner dashboard (`/dashboard/`): its sessions and login protection.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// A session ends after this long without a request.
+    pub idle_minutes: u64,
+    /// And after this long whatever the activity.
+    pub session_hours: u64,
+    /// Login attempts per minute from one address (wrong or right).
+    pub login_attempts_per_minute: u32,
+    /// Wrong passwords in a row that lock a user out, and for how long.
+    pub lock_after: u32,
+    pub lock_minutes: u64,
+    /// Session cookies are `Secure` when the dashboard is reached over HTTPS (`hosted.public_url`
+    /// is `https://…`, or a trusted proxy says `X-Forwarded-Proto: https`); `true` forces it.
+    pub secure_cookies: bool,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 30,
+            session_hours: 12,
+            login_attempts_per_minute: 10,
+            lock_after: 5,
+            lock_minutes: 15,
+            secure_cookies: false,
+        }
+    }
 }
 
 /// The hosted capture flow (`/verif/`) and the defaults of each tenant's partner settings.
@@ -218,6 +250,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             verification: VerificationConfig::default(),
             hosted: HostedConfig::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }

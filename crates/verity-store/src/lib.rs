@@ -189,6 +189,49 @@ pub struct FingerprintRow {
     pub created_at: i64,
 }
 
+/// A person who signs in to the dashboard (API keys are for programs). Belongs to one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: String,
+    pub tenant_id: String,
+    /// Lower case; unique across tenants (it is the login name).
+    pub email: String,
+    /// `admin`, `reviewer` or `viewer`.
+    pub role: String,
+    /// Argon2id, in the PHC string format.
+    #[serde(skip)]
+    pub password_hash: String,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+    /// Wrong passwords since the last successful login.
+    pub failed_logins: i64,
+    /// No login until then (unix ms), after too many wrong passwords.
+    pub locked_until: Option<i64>,
+}
+
+/// A signed-in dashboard session, found by the hash of its cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    pub tenant_id: String,
+    /// The token every form of this session carries (hex).
+    pub csrf: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    /// The absolute end, whatever the activity.
+    pub expires_at: i64,
+}
+
+/// One kind of resource in a list across kinds ([`Storage::list_across`]), with the body
+/// filters that apply to that kind alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindFilter {
+    pub kind: String,
+    /// (dotted path in the body, value compared as text), all required.
+    pub filters: Vec<(String, String)>,
+}
+
 /// Everything Verity stores outside object storage.
 #[async_trait]
 pub trait Storage: Send + Sync {
@@ -216,6 +259,9 @@ pub trait Storage: Send + Sync {
     async fn delete_unchanged(&self, r: &Resource) -> Result<bool>;
     async fn delete(&self, tenant_id: &str, kind: &str, id: &str) -> Result<bool>;
     async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page>;
+    /// Resources of several kinds in one list, newest first: a row is listed when it is of one
+    /// of `kinds` and matches that kind's filters and the common ones in `q`.
+    async fn list_across(&self, tenant_id: &str, kinds: &[KindFilter], q: &ListQuery) -> Result<Page>;
 
     async fn enqueue(&self, job: &NewJob) -> Result<()>;
     /// Claims the next job that is due (queued and `run_at` ≤ now, or running with an expired
@@ -240,6 +286,27 @@ pub trait Storage: Send + Sync {
     async fn fingerprints_since(&self, tenant_id: &str, since: i64) -> Result<Vec<FingerprintRow>>;
     /// Deletes the fingerprints of `tombstone.owner_id` and stores the tombstone.
     async fn delete_fingerprints(&self, tombstone: &FingerprintRow) -> Result<()>;
+
+    /// Adds a dashboard user; false when the email is taken.
+    async fn create_user(&self, u: &User) -> Result<bool>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn user(&self, id: &str) -> Result<Option<User>>;
+    /// Every user, or a tenant's, oldest first.
+    async fn list_users(&self, tenant_id: Option<&str>) -> Result<Vec<User>>;
+    /// Counts a wrong password; from the `lock_after`-th in a row, no login until `locked_until`.
+    async fn login_failed(&self, user_id: &str, lock_after: i64, locked_until: i64) -> Result<()>;
+    /// A successful login: the count of wrong passwords starts again.
+    async fn login_succeeded(&self, user_id: &str) -> Result<()>;
+    /// Disables (`Some(now)`) or enables (`None`) a user; false when there is no such user.
+    async fn set_user_disabled(&self, user_id: &str, at: Option<i64>) -> Result<bool>;
+    async fn create_session(&self, s: &Session) -> Result<()>;
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>>;
+    async fn touch_session(&self, id_hash: &str, last_seen_at: i64) -> Result<()>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Ends every session of a user (disabled, password changed); returns how many.
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64>;
+    /// Forgets sessions whose absolute end or idle limit (`idle_before`: last seen earlier) passed.
+    async fn delete_stale_sessions(&self, now: i64, idle_before: i64) -> Result<u64>;
 }
 
 /// Connects to the store named by `url` and runs the migrations.

@@ -47,4 +47,18 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX fingerprints_owner ON fingerprints (tenant_id, owner_id)",
         ],
     ),
+    (
+        5,
+        "dashboard users and their sessions",
+        &[
+            "CREATE TABLE dashboard_users (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenants(id), \
+         email TEXT NOT NULL UNIQUE, role TEXT NOT NULL, password_hash TEXT NOT NULL, \
+         created_at BIGINT NOT NULL, disabled_at BIGINT, failed_logins BIGINT NOT NULL DEFAULT 0, \
+         locked_until BIGINT)",
+            "CREATE TABLE dashboard_sessions (id_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL, \
+         tenant_id TEXT NOT NULL, csrf TEXT NOT NULL, created_at BIGINT NOT NULL, \
+         last_seen_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+            "CREATE INDEX dashboard_sessions_user ON dashboard_sessions (user_id)",
+        ],
+    ),
 ];

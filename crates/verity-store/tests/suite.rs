@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sqlx::Connection;
-use verity_store::{ApiKey, Delivery, Event, ListQuery, NewJob, Resource, SqlStore, Storage, Tenant};
+use verity_store::{
+    ApiKey, Delivery, Event, KindFilter, ListQuery, NewJob, Resource, Session, SqlStore, Storage, Tenant,
+    User,
+};
 
 async fn backends() -> Vec<(String, Arc<dyn Storage>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().expect("tmp");
@@ -333,5 +336,114 @@ async fn internal_state_is_stored_apart_and_legacy_rows_are_split() {
         let got = s.get("t1", "webhook", "r2").await.expect("get").expect("found");
         assert_eq!(got.body, serde_json::json!({"url": "u"}), "{name}");
         assert_eq!(got.internal, serde_json::json!({"secret": "s"}), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_list_across_kinds_applies_each_kinds_filters() {
+    for (name, s, _keep) in backends().await {
+        s.insert(&res(
+            "c1",
+            "t",
+            "check",
+            Some("cl"),
+            1,
+            json!({"status": "complete", "result": {"outcome": "clear"}}),
+        ))
+        .await
+        .expect("insert");
+        s.insert(&res("c2", "t", "check", None, 2, json!({"status": "pending"}))).await.expect("insert");
+        s.insert(&res("v1", "t", "verification", None, 3, json!({"status": "verified"})))
+            .await
+            .expect("insert");
+        s.insert(&res("v2", "t", "verification", None, 4, json!({"status": "rejected"})))
+            .await
+            .expect("insert");
+        s.insert(&res("v3", "u", "verification", None, 5, json!({"status": "verified"})))
+            .await
+            .expect("insert");
+        s.insert(&res("x", "t", "client", None, 6, json!({"status": "verified"}))).await.expect("insert");
+        let q = ListQuery { page: 1, page_size: 10, ..Default::default() };
+        let kinds = |f: &[(&str, &str, &str)]| -> Vec<KindFilter> {
+            ["check", "verification"]
+                .iter()
+                .map(|k| KindFilter {
+                    kind: k.to_string(),
+                    filters: f
+                        .iter()
+                        .filter(|(kind, _, _)| kind == k)
+                        .map(|(_, p, v)| (p.to_string(), v.to_string()))
+                        .collect(),
+                })
+                .collect()
+        };
+        let ids = |p: verity_store::Page| p.items.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
+        let all = s.list_across("t", &kinds(&[]), &q).await.expect("list");
+        assert_eq!(all.total, 4, "{name}");
+        assert_eq!(ids(all), ["v2", "v1", "c2", "c1"], "{name}");
+        let passed = kinds(&[("check", "result.outcome", "clear"), ("verification", "status", "verified")]);
+        assert_eq!(ids(s.list_across("t", &passed, &q).await.expect("list")), ["v1", "c1"], "{name}");
+        let one = vec![KindFilter { kind: "verification".into(), filters: vec![] }];
+        let page2 = ListQuery { page: 2, page_size: 1, ..Default::default() };
+        let p = s.list_across("t", &one, &page2).await.expect("list");
+        assert_eq!((p.total, ids(p)), (2, vec!["v1".to_string()]), "{name}");
+        let client = ListQuery { client_id: Some("cl".into()), ..q.clone() };
+        assert_eq!(ids(s.list_across("t", &kinds(&[]), &client).await.expect("list")), ["c1"], "{name}");
+        assert!(s.list_across("t", &[], &q).await.expect("list").items.is_empty(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn users_lock_after_wrong_passwords_and_sessions_expire() {
+    for (name, s, _keep) in backends().await {
+        s.create_tenant(&Tenant { id: "t".into(), name: "acme".into(), created_at: 1 })
+            .await
+            .expect("tenant");
+        let u = User {
+            id: "usr1".into(),
+            tenant_id: "t".into(),
+            email: "ana@example.com".into(),
+            role: "reviewer".into(),
+            password_hash: "$argon2id$…".into(),
+            created_at: 1,
+            disabled_at: None,
+            failed_logins: 0,
+            locked_until: None,
+        };
+        assert!(s.create_user(&u).await.expect("create"), "{name}");
+        let again = User { id: "usr2".into(), ..u.clone() };
+        assert!(!s.create_user(&again).await.expect("create"), "{name}: the email is taken");
+        assert_eq!(s.user_by_email("ana@example.com").await.expect("q"), Some(u.clone()), "{name}");
+        for _ in 0..3 {
+            s.login_failed("usr1", 3, 500).await.expect("failed");
+        }
+        let locked = s.user("usr1").await.expect("q").expect("user");
+        assert_eq!((locked.failed_logins, locked.locked_until), (3, Some(500)), "{name}");
+        s.login_succeeded("usr1").await.expect("ok");
+        let back = s.user("usr1").await.expect("q").expect("user");
+        assert_eq!((back.failed_logins, back.locked_until), (0, None), "{name}");
+        assert!(s.set_user_disabled("usr1", Some(7)).await.expect("disable"), "{name}");
+        assert_eq!(s.list_users(Some("t")).await.expect("list")[0].disabled_at, Some(7), "{name}");
+        assert!(s.list_users(Some("other")).await.expect("list").is_empty(), "{name}");
+
+        let sess = |id: &str, seen: i64, end: i64| Session {
+            id_hash: id.into(),
+            user_id: "usr1".into(),
+            tenant_id: "t".into(),
+            csrf: "c".into(),
+            created_at: 10,
+            last_seen_at: seen,
+            expires_at: end,
+        };
+        for x in [sess("a", 100, 1000), sess("b", 10, 1000), sess("c", 100, 50), sess("d", 100, 1000)] {
+            s.create_session(&x).await.expect("session");
+        }
+        s.touch_session("a", 200).await.expect("touch");
+        assert_eq!(s.session("a").await.expect("q").map(|x| x.last_seen_at), Some(200), "{name}");
+        // At 60: "c" has ended, "b" was idle since before 50.
+        assert_eq!(s.delete_stale_sessions(60, 50).await.expect("stale"), 2, "{name}");
+        s.delete_session("a").await.expect("delete");
+        assert!(s.session("a").await.expect("q").is_none(), "{name}");
+        assert_eq!(s.delete_user_sessions("usr1").await.expect("delete"), 1, "{name}");
     }
 }

@@ -14,7 +14,7 @@ use super::hosted::{edit_session, live_video, passport_of_the_video_subject, ses
 use super::*;
 
 /// A chromedriver process, stopped when dropped.
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     base: String,
 }
@@ -27,7 +27,7 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
@@ -49,7 +49,7 @@ impl Driver {
     }
 
     /// A browser session with these Chromium arguments (headless, fake media devices).
-    fn session(&self, extra: &[String], width: u32, height: u32) -> Browser {
+    pub(crate) fn session(&self, extra: &[String], width: u32, height: u32) -> Browser {
         let mut args: Vec<String> = [
             "--headless=new",
             "--no-sandbox",
@@ -93,7 +93,7 @@ fn call(method: &str, url: &str, body: Option<Value>) -> Value {
 }
 
 /// One browser session.
-struct Browser {
+pub(crate) struct Browser {
     url: String,
 }
 
@@ -104,21 +104,21 @@ impl Drop for Browser {
 }
 
 impl Browser {
-    fn go(&self, url: &str) {
+    pub(crate) fn go(&self, url: &str) {
         call("POST", &format!("{}/url", self.url), Some(json!({"url": url})));
     }
 
-    fn current_url(&self) -> String {
+    pub(crate) fn current_url(&self) -> String {
         call("GET", &format!("{}/url", self.url), None)["value"].as_str().unwrap_or_default().to_string()
     }
 
-    fn js(&self, script: &str) -> Value {
+    pub(crate) fn js(&self, script: &str) -> Value {
         let v =
             call("POST", &format!("{}/execute/sync", self.url), Some(json!({"script": script, "args": []})));
         v["value"].clone()
     }
 
-    fn element(&self, css: &str) -> String {
+    pub(crate) fn element(&self, css: &str) -> String {
         let v = call(
             "POST",
             &format!("{}/element", self.url),
@@ -128,22 +128,26 @@ impl Browser {
         obj.values().next().and_then(|e| e.as_str()).unwrap_or_else(|| panic!("{css}: {v}")).to_string()
     }
 
-    fn click(&self, css: &str) {
+    pub(crate) fn click(&self, css: &str) {
         let e = self.element(css);
         let v = call("POST", &format!("{}/element/{e}/click", self.url), Some(json!({})));
         assert!(v["value"].is_null(), "click {css}: {v}");
     }
 
     /// Types a file path into a file input (WebDriver's way to choose a file).
-    fn choose_file(&self, css: &str, path: &Path) {
+    pub(crate) fn choose_file(&self, css: &str, path: &Path) {
+        self.type_text(css, path.to_str().expect("utf-8 path"));
+    }
+
+    /// Types into an input.
+    pub(crate) fn type_text(&self, css: &str, text: &str) {
         let e = self.element(css);
-        let text = path.to_str().expect("utf-8 path");
         let v = call("POST", &format!("{}/element/{e}/value", self.url), Some(json!({"text": text})));
-        assert!(v["value"].is_null(), "file {css}: {v}");
+        assert!(v["value"].is_null(), "type into {css}: {v}");
     }
 
     /// Waits until `script` (an expression) is true.
-    fn wait(&self, what: &str, script: &str, secs: u64) {
+    pub(crate) fn wait(&self, what: &str, script: &str, secs: u64) {
         let t0 = Instant::now();
         while t0.elapsed() < Duration::from_secs(secs) {
             if self.js(&format!("return !!({script});")) == json!(true) {
@@ -157,7 +161,7 @@ impl Browser {
         panic!("timed out waiting for {what} (camera: {problem}); the page says: {body}");
     }
 
-    fn text(&self, css: &str) -> String {
+    pub(crate) fn text(&self, css: &str) -> String {
         self.js(&format!("return document.querySelector({css:?}).textContent;"))
             .as_str()
             .unwrap_or_default()
@@ -165,18 +169,19 @@ impl Browser {
     }
 
     fn screenshot(&self, name: &str) {
+        self.screenshot_in("hosted", name)
+    }
+
+    /// Saves a screenshot as `target/screenshots/<dir>/<name>.png`.
+    pub(crate) fn screenshot_in(&self, dir: &str, name: &str) {
         let v = call("GET", &format!("{}/screenshot", self.url), None);
         let png = base64::engine::general_purpose::STANDARD
             .decode(v["value"].as_str().unwrap_or_default())
             .expect("png");
-        let dir = screenshots();
+        let dir = workspace().join("target/screenshots").join(dir);
         std::fs::create_dir_all(&dir).expect("dir");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write");
     }
-}
-
-fn screenshots() -> PathBuf {
-    workspace().join("target/screenshots/hosted")
 }
 
 /// The fake camera's feed: the shared selfie video, its first frame held for 3 s (the page

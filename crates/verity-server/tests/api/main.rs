@@ -257,6 +257,8 @@ mod bad_input;
 mod browser;
 mod checks;
 mod complycube_flow;
+mod dashboard;
+mod dashboard_browser;
 mod hardening;
 mod hosted;
 mod resources;

@@ -5,12 +5,14 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
 mod fingerprints;
+mod list;
 mod rows;
+mod users;
 
 use crate::migrations::MIGRATIONS;
 use crate::{
-    ApiKey, Delivery, Event, FingerprintRow, Job, JobCounts, ListQuery, NewJob, Page, Resource, Result,
-    Storage, StoreError, Tenant,
+    ApiKey, Delivery, Event, FingerprintRow, Job, JobCounts, KindFilter, ListQuery, NewJob, Page, Resource,
+    Result, Session, Storage, StoreError, Tenant, User,
 };
 use rows::*;
 
@@ -284,46 +286,12 @@ impl Storage for SqlStore {
     }
 
     async fn list(&self, tenant_id: &str, kind: &str, q: &ListQuery) -> Result<Page> {
-        let mut wh = String::from("tenant_id = ? AND kind = ?");
-        let mut args = vec![Arg::S(tenant_id.into()), Arg::S(kind.into())];
-        if let Some(c) = &q.client_id {
-            wh.push_str(" AND client_id = ?");
-            args.push(Arg::S(c.clone()));
-        }
-        for (col, op, v) in [
-            ("created_at", ">=", q.created_after),
-            ("created_at", "<=", q.created_before),
-            ("updated_at", ">=", q.updated_after),
-            ("updated_at", "<=", q.updated_before),
-        ] {
-            if let Some(v) = v {
-                wh.push_str(&format!(" AND {col} {op} ?"));
-                args.push(Arg::I(v));
-            }
-        }
-        for (path, value) in &q.filters {
-            if !valid_path(path) {
-                return Err(StoreError::BadFilter(path.clone()));
-            }
-            wh.push_str(&format!(" AND {} = ?", self.json_text()));
-            args.push(Arg::S(self.json_path_arg(path)));
-            args.push(Arg::S(value.clone()));
-        }
-        let count_sql = self.q(&format!("SELECT COUNT(*) AS n FROM resources WHERE {wh}"));
-        let total: i64 =
-            bind_all(sqlx::query(&count_sql), &args).fetch_one(&self.pool).await?.try_get("n")?;
-        let page = q.page.max(1) as i64;
-        let size = q.page_size.max(1) as i64;
-        let list_sql = self.q(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources WHERE {wh} ORDER BY created_at DESC, id DESC \
-             LIMIT ? OFFSET ?"
-        ));
-        let rows = bind_all(sqlx::query(&list_sql), &args)
-            .bind(size)
-            .bind((page - 1) * size)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(Page { items: rows.iter().map(resource).collect::<Result<_>>()?, total: total.max(0) as u64 })
+        let only = KindFilter { kind: kind.to_string(), filters: Vec::new() };
+        list::list(self, tenant_id, std::slice::from_ref(&only), q).await
+    }
+
+    async fn list_across(&self, tenant_id: &str, kinds: &[KindFilter], q: &ListQuery) -> Result<Page> {
+        list::list(self, tenant_id, kinds, q).await
     }
 
     async fn enqueue(&self, j: &NewJob) -> Result<()> {
@@ -542,6 +510,58 @@ impl Storage for SqlStore {
 
     async fn delete_fingerprints(&self, tombstone: &FingerprintRow) -> Result<()> {
         fingerprints::delete(self, tombstone).await
+    }
+
+    async fn create_user(&self, u: &User) -> Result<bool> {
+        users::create(self, u).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        users::by("email", self, email).await
+    }
+
+    async fn user(&self, id: &str) -> Result<Option<User>> {
+        users::by("id", self, id).await
+    }
+
+    async fn list_users(&self, tenant_id: Option<&str>) -> Result<Vec<User>> {
+        users::list(self, tenant_id).await
+    }
+
+    async fn login_failed(&self, user_id: &str, lock_after: i64, locked_until: i64) -> Result<()> {
+        users::login_failed(self, user_id, lock_after, locked_until).await
+    }
+
+    async fn login_succeeded(&self, user_id: &str) -> Result<()> {
+        users::login_succeeded(self, user_id).await
+    }
+
+    async fn set_user_disabled(&self, user_id: &str, at: Option<i64>) -> Result<bool> {
+        users::set_disabled(self, user_id, at).await
+    }
+
+    async fn create_session(&self, s: &Session) -> Result<()> {
+        users::create_session(self, s).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<Session>> {
+        users::session(self, id_hash).await
+    }
+
+    async fn touch_session(&self, id_hash: &str, last_seen_at: i64) -> Result<()> {
+        users::touch_session(self, id_hash, last_seen_at).await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        users::delete_sessions(self, "id_hash", id_hash).await.map(|_| ())
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        users::delete_sessions(self, "user_id", user_id).await
+    }
+
+    async fn delete_stale_sessions(&self, now: i64, idle_before: i64) -> Result<u64> {
+        users::delete_stale_sessions(self, now, idle_before).await
     }
 }
 

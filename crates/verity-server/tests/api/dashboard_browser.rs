@@ -1,0 +1,84 @@
+//! The dashboard in a real headless Chromium (the hosted flow's WebDriver helpers): sign in,
+//! the cases, a verification and a check with their images and score bars, a tablet-sized
+//! window, a wrong password. Screenshots go to `target/screenshots/dashboard/`.
+
+use super::browser::Driver;
+use super::dashboard::{two_cases, user_of, PASSWORD};
+use super::*;
+
+#[test]
+fn a_reviewer_reads_cases_in_a_real_browser() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    user_of(&app, &key, "ana@acme.example", "reviewer");
+    let (ver, check) = two_cases(&app, &key);
+    // A rejected one too: another person's selfie.
+    let (front, country) = super::verify::passport("Abdullah_Gul_0001", super::verify::valid_for_an_adult);
+    let r = app.post(
+        "/v1/identity/verify",
+        &key,
+        json!({"document_front": b64(&front), "selfie": b64(&selfie("Andre_Agassi_0001")),
+               "document_type": "passport", "country": country, "metadata": {"user_id": "u-7"}}),
+    );
+    assert_eq!(r.body["status"], "rejected", "{}", r.body);
+    let rejected = r.body["id"].as_str().expect("id").trim_start_matches("ver_").to_string();
+
+    let driver = Driver::start();
+    let b = driver.session(&[], 1280, 900);
+    b.go(&format!("{}/dashboard/cases", app.base));
+    b.wait("the login form", "document.querySelector('form.login')", 20);
+    assert!(b.current_url().contains("/dashboard/login?next="), "{}", b.current_url());
+    b.screenshot_in("dashboard", "01-login");
+    b.type_text("#email", "ana@acme.example");
+    b.type_text("#password", "a wrong password");
+    b.click("button.primary");
+    b.wait("the refusal", "document.querySelector('.problem')", 20);
+    b.screenshot_in("dashboard", "02-wrong-password");
+    b.type_text("#email", "ana@acme.example");
+    b.type_text("#password", PASSWORD);
+    b.click("button.primary");
+    b.wait("the cases", "document.querySelector('table.cases')", 20);
+    assert!(b.current_url().ends_with("/dashboard/cases"), "{}", b.current_url());
+    let rows = b.js("return document.querySelectorAll('table.cases tbody tr').length;");
+    assert_eq!(rows, json!(3));
+    b.screenshot_in("dashboard", "03-cases");
+
+    b.go(&format!("{}/dashboard/cases/verification/{rejected}", app.base));
+    b.wait(
+        "the images",
+        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
+        20,
+    );
+    let images = b.js("return document.querySelectorAll('.gallery img').length;");
+    assert_eq!(images, json!(2), "document front and selfie");
+    let bars = b.js("return document.querySelectorAll('svg.bar').length;");
+    assert!(bars.as_u64().unwrap_or(0) >= 3, "risk, similarity, spoof and signal bars: {bars}");
+    assert!(b.text("section[aria-labelledby=signals]").contains("FACE_MISMATCH"));
+    b.screenshot_in("dashboard", "04-verification-rejected");
+    b.js("window.scrollTo(0, document.body.scrollHeight); return 0;");
+    b.screenshot_in("dashboard", "05-verification-signals");
+
+    b.go(&format!("{}/dashboard/cases/verification/{}", app.base, ver.trim_start_matches("ver_")));
+    b.wait(
+        "the images",
+        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
+        20,
+    );
+    b.screenshot_in("dashboard", "06-verification-verified");
+    b.go(&format!("{}/dashboard/cases/check/{check}", app.base));
+    b.wait(
+        "the images",
+        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
+        20,
+    );
+    assert_eq!(b.js("return document.querySelectorAll('.gallery img').length;"), json!(2));
+    b.screenshot_in("dashboard", "07-identity-check");
+
+    let tablet = driver.session(&[], 820, 1180);
+    tablet.go(&format!("{}/dashboard/login", app.base));
+    tablet.type_text("#email", "ana@acme.example");
+    tablet.type_text("#password", PASSWORD);
+    tablet.click("button.primary");
+    tablet.wait("the cases", "document.querySelector('table.cases')", 20);
+    tablet.screenshot_in("dashboard", "08-cases-tablet");
+}
