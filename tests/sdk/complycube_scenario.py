@@ -115,6 +115,12 @@ outcome = cc.checks.validate(check.id, outcome="clear")
 assert outcome.outcome == "clear", outcome
 step("validated by a reviewer")
 
+logs = list(cc.auditlogs.list(resourceId=check.id))
+assert [l.trigger for l in logs] == ["validateCheck", "createCheck"], logs
+entry = cc.auditlogs.get(logs[0].id)
+assert entry.action == "update" and entry.resource_type == "check", entry
+step(f"audit log: the validation recorded ({len(entry.diff)} changes), listed and read back")
+
 deadline = time.time() + 30
 while time.time() < deadline and not any(b"check.completed" in b for b, _ in received):
     time.sleep(0.2)

@@ -183,6 +183,7 @@ pub async fn authenticate_key(state: &AppState, addr: &str, key: &str) -> Result
         }
     };
     let caller = caller.ok_or_else(|| failed(state, addr, "invalid API key"))?;
+    crate::audit::set_api_key(&caller.key_id);
     state
         .rate
         .check(&caller.key_id, state.config.limits.requests_per_minute)

@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod dashboard;
@@ -96,7 +97,7 @@ impl AppState {
         config: Config,
     ) -> Self {
         Self {
-            store,
+            store: Arc::new(audit::store::AuditedStore::new(store)),
             files,
             engines,
             wake: Arc::new(tokio::sync::Notify::new()),
@@ -406,6 +407,8 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "getWebhook" => on(filter, resources::get::<kinds::Webhook>),
         "updateWebhook" => on(filter, webhooks::update),
         "deleteWebhook" => on(filter, webhooks::delete),
+        "listAuditLogs" => on(filter, resources::list::<audit::AuditLog>),
+        "getAuditLog" => on(filter, resources::get::<audit::AuditLog>),
         "listWebhookDeliveries" => on(filter, webhooks::deliveries),
         "createVerification" => on(filter, verify::create)
             .route_layer(gate())
@@ -432,7 +435,10 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
 pub fn app(state: AppState) -> Router {
     let mut v1 = Router::new();
     for op in openapi::OPS {
-        v1 = v1.route(op.path, handler(&state, op));
+        let trigger = op.id;
+        let audited =
+            axum::middleware::from_fn(move |req: Request, next: Next| audit::scope(trigger, req, next));
+        v1 = v1.route(op.path, handler(&state, op).route_layer(audited));
     }
     let spec = Arc::new(openapi::document(&state.config));
     let spec_json = get(move || {
@@ -447,12 +453,25 @@ pub fn app(state: AppState) -> Router {
     });
     let timeout = Duration::from_secs(state.config.limits.request_timeout_secs.max(1));
     let verif = Router::new()
-        .route("/verif/", get(hosted::page::start))
-        .route("/verif", get(hosted::page::start))
+        .route(
+            "/verif/",
+            get(hosted::page::start).route_layer(axum::middleware::from_fn(|req: Request, next: Next| {
+                audit::scope("startHostedSession", req, next)
+            })),
+        )
+        .route(
+            "/verif",
+            get(hosted::page::start).route_layer(axum::middleware::from_fn(|req: Request, next: Next| {
+                audit::scope("startHostedSession", req, next)
+            })),
+        )
         .route("/verif/s/{token}", get(hosted::page::page))
         .route(
             "/verif/submit",
             axum::routing::post(hosted::submit::submit)
+                .route_layer(axum::middleware::from_fn(|req: Request, next: Next| {
+                    audit::scope("submitHostedCheck", req, next)
+                }))
                 .layer(axum::extract::DefaultBodyLimit::max(state.config.hosted.body_bytes)),
         )
         .route("/verif/files/{tenant}/{id}/{name}", get(hosted::links::download));

@@ -367,6 +367,16 @@ pub const OPS: &[Op] = &[
         Ok("Webhook"),
     ),
     op("delete", "/webhooks/{id}", "deleteWebhook", "Webhooks", "Delete a webhook", NoInput, NoContent),
+    list("/auditLogs", "listAuditLogs", "Audit logs", "AuditLog", <crate::audit::AuditLog as Kind>::FILTERS),
+    op(
+        "get",
+        "/auditLogs/{id}",
+        "getAuditLog",
+        "Audit logs",
+        "Get an audit log entry",
+        NoInput,
+        Ok("AuditLog"),
+    ),
     Op {
         method: "get",
         path: "/webhooks/{id}/deliveries",

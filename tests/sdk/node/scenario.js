@@ -210,6 +210,16 @@ async function main() {
   await refused(() => cc.document.deleteImage(doc.id, "front"), 422);
   step("checks: list, update, validate (confirmed, rejected, attention); evidence locked");
 
+  const logs = await cc.auditLog.list({ page: 1, pageSize: 100 });
+  const validated = logs.filter(
+    (l) => l.resourceId === checks.identity_check.id && l.trigger === "validateCheck" && l.action === "update",
+  );
+  assert.equal(validated.length, 3, JSON.stringify(logs.slice(0, 5)));
+  const entry = await cc.auditLog.get(validated[0].id);
+  assert.equal(entry.resourceType, "check");
+  assert.ok(entry.diff.some((d) => d.path.join(".") === "validation.outcome"), JSON.stringify(entry.diff));
+  step("audit log: every validation recorded with its diff (list, get)");
+
   // An early refusal of a large body keeps the keep-alive agent usable.
   const stranger = sdk("vk_not_a_real_key");
   const e401 = await refused(() => stranger.livePhoto.upload(client.id, { data: "A".repeat(5_000_000) }), 401);

@@ -48,6 +48,7 @@ pub async fn show(
         }
         CaseKind::Check => check(&r),
     };
+    let history = super::audit_log::of_resource(&s, viewer.tenant(), &summary.public_id).await?;
     let title = format!("{} {}", summary.surface, summary.public_id);
     let page = html! {
         p.crumbs { a href="/dashboard/cases" { "Cases" } " / " code { (summary.public_id) } }
@@ -63,8 +64,61 @@ pub async fn show(
         }
         (gallery(&summary, &images))
         (body)
+        (review(&viewer, &summary, &r))
+        section aria-labelledby="history" {
+            h2 #history { "History" }
+            (super::audit_log::entries(&history))
+        }
     };
     Ok(layout::page(&viewer, Section::Cases, &title, page))
+}
+
+/// The review so far, and the form to decide (reviewers and admins, once the case is decided).
+fn review(viewer: &Viewer, summary: &Summary, r: &Resource) -> Markup {
+    let (done, outcome) = match summary.kind {
+        CaseKind::Verification => (&r.body["review"], r.body["status"].as_str()),
+        CaseKind::Check => (&r.body["validation"]["review"], r.body["validation"]["outcome"].as_str()),
+    };
+    let can =
+        viewer.role >= super::users::Role::Reviewer && summary.outcome != super::layout::Outcome::Pending;
+    html! {
+        section aria-labelledby="review" {
+            h2 #review { "Review" }
+            @if done.is_object() {
+                div.reviewed {
+                    p {
+                        strong { (done["reviewer"]["email"].as_str().unwrap_or("someone")) }
+                        " decided " strong { (done["decision"].as_str().unwrap_or("")) }
+                        @if let Some(o) = outcome { " (now " code { (o) } ")" }
+                        " on " (done["reviewedAt"].as_str().unwrap_or(""))
+                        @if let Some(p) = done["previous_status"].as_str() { "; Verity had said " code { (p) } }
+                        "."
+                    }
+                    blockquote { (done["comment"].as_str().unwrap_or("")) }
+                }
+            } @else if summary.kind == CaseKind::Check && outcome.is_some() {
+                p { "Validated through the API: " code { (outcome.unwrap_or_default()) } }
+            } @else {
+                p.muted { "Nobody has reviewed this case." }
+            }
+            @if can {
+                form.review method="post" action={ (summary.href()) "/review" } {
+                    input type="hidden" name="csrf" value=(viewer.session.csrf);
+                    fieldset {
+                        legend { "Decision" }
+                        label { input type="radio" name="decision" value="confirm" required; " Confirm" }
+                        label { input type="radio" name="decision" value="attention"; " Needs attention" }
+                        label { input type="radio" name="decision" value="reject"; " Reject" }
+                    }
+                    label for="comment" { "Comment (kept in the audit log)" }
+                    textarea #comment name="comment" rows="3" maxlength=(super::review::MAX_COMMENT) required {}
+                    button.primary type="submit" { "Record the decision" }
+                }
+            } @else if summary.outcome == super::layout::Outcome::Pending {
+                p.muted { "A pending case can be reviewed once Verity has decided it." }
+            }
+        }
+    }
 }
 
 fn gallery(summary: &Summary, images: &[CaseFile]) -> Markup {

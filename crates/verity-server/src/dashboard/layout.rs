@@ -11,6 +11,7 @@ use super::session::Viewer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Cases,
+    Audit,
 }
 
 fn head(title: &str) -> Markup {
@@ -27,7 +28,8 @@ fn head(title: &str) -> Markup {
 
 /// A page of the signed-in dashboard.
 pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Html<String> {
-    let nav = [(Section::Cases, "/dashboard/cases", "Cases")];
+    let nav =
+        [(Section::Cases, "/dashboard/cases", "Cases"), (Section::Audit, "/dashboard/audit", "Audit log")];
     Html(
         html! {
             (DOCTYPE)

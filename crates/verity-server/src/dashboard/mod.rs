@@ -4,10 +4,12 @@
 //! by nobody, and loads nothing from elsewhere (CSP). Users and sessions: [`users`],
 //! [`session`].
 
+mod audit_log;
 mod case;
 mod cases;
 mod files;
 mod layout;
+pub mod review;
 pub mod session;
 pub mod users;
 
@@ -54,6 +56,19 @@ impl From<verity_store::StoreError> for DashError {
 impl From<crate::files::FileError> for DashError {
     fn from(e: crate::files::FileError) -> Self {
         DashError::Internal(e.to_string())
+    }
+}
+
+impl From<crate::error::ApiError> for DashError {
+    fn from(e: crate::error::ApiError) -> Self {
+        use crate::error::ApiError as A;
+        match e {
+            A::NotFound { what } => DashError::NotFound(what),
+            A::BadRequest { message, .. } | A::Invalid { message, .. } => DashError::BadRequest(message),
+            A::Conflict(m) => DashError::BadRequest(m),
+            A::Unavailable(m) => DashError::Unavailable(m),
+            other => DashError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -148,5 +163,11 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/cases", get(cases::list))
         .route("/dashboard/cases/{kind}/{id}", get(case::show))
         .route("/dashboard/cases/{kind}/{id}/files/{name}", get(files::download))
+        .route("/dashboard/cases/{kind}/{id}/review", post(review::review))
+        .route("/dashboard/audit", get(audit_log::list))
+        // Changes made by a signed-in user are theirs in the audit log (the `Viewer` names them).
+        .layer(axum::middleware::from_fn(|req: Request, next: Next| {
+            crate::audit::scope("dashboard", req, next)
+        }))
         .layer(axum::middleware::from_fn(headers))
 }

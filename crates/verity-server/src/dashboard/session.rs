@@ -122,6 +122,7 @@ impl FromRequestParts<AppState> for Viewer {
         if now - session.last_seen_at >= TOUCH_EVERY_MS {
             s.store.touch_session(&hash, now).await?;
         }
+        crate::audit::set_member(&user.id, &user.email, "dashboard");
         Ok(Viewer { user, role, session })
     }
 }

@@ -284,6 +284,28 @@ pub(super) fn schemas(cfg: &Config) -> Value {
                 "id": s("string"), "eventId": s("string"), "attempt": s("integer"),
                 "statusCode": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]},
                 "createdAt": {"type": "string", "format": "date-time"}}}}}},
+        "AuditLog": {
+            "type": "object",
+            "description": "One change of a resource by an API key or a dashboard user, with the diff",
+            "required": ["id", "resourceType", "resourceId", "trigger", "action", "diff", "createdAt"],
+            "properties": {
+                "id": s("string"),
+                "memberId": {"type": ["string", "null"], "description": "The dashboard user"},
+                "memberEmail": {"type": ["string", "null"]},
+                "apiKeyId": {"type": ["string", "null"], "description": "The API key"},
+                "resourceType": s("string"),
+                "resourceId": s("string"),
+                "clientId": {"type": ["string", "null"]},
+                "trigger": desc("string", "The operation (createClient, validateCheck, reviewVerification, …)"),
+                "action": enumeration(&["create", "update", "delete"]),
+                "diff": {"type": "array", "items": {"type": "object", "properties": {
+                    "action": enumeration(&["add", "edit", "delete"]),
+                    "path": {"type": "array", "items": s("string")},
+                    "old": {"type": ["string", "null"]}, "new": {"type": ["string", "null"]}}}},
+                "createdAt": {"type": "string", "format": "date-time"},
+                "updatedAt": {"type": "string", "format": "date-time"},
+            },
+        },
         "Event": {
             "type": "object",
             "description": "A webhook's body, signed in the ComplyCube-Signature header",

@@ -261,6 +261,35 @@ pub async fn update(
 /// synonym in ComplyCube's check outcomes).
 pub(crate) const VALIDATION_OUTCOMES: &[&str] = &["clear", "confirmed", "attention", "rejected"];
 
+/// Records a reviewer's outcome on a completed check (the API's `validate`, the dashboard's
+/// review with its `review` details: reviewer and comment) and emits `check.updated`.
+pub(crate) async fn record_validation(
+    s: &AppState,
+    tenant: &str,
+    id: &str,
+    outcome: &str,
+    review: Option<Value>,
+) -> ApiResult<verity_store::Resource> {
+    let r = modify::<Check, _>(s, tenant, id, |r| {
+        if r.body["status"] != "complete" {
+            return Err(ApiError::invalid(
+                "check_not_complete",
+                "only a complete check can be validated",
+                None,
+            ));
+        }
+        let mut v = json!({"outcome": outcome, "validatedAt": verity_store::time::format_ms(now_ms())});
+        if let Some(review) = &review {
+            v["review"] = review.clone();
+        }
+        r.body["validation"] = v;
+        Ok(())
+    })
+    .await?;
+    events::emit::<Check>(s, tenant, "updated", render(&r)).await?;
+    Ok(r)
+}
+
 /// A reviewer's outcome for a completed check.
 pub async fn validate(
     State(s): State<AppState>,
@@ -278,19 +307,6 @@ pub async fn validate(
             Some("outcome"),
         ));
     }
-    let r = modify::<Check, _>(&s, &caller.tenant_id, &id, |r| {
-        if r.body["status"] != "complete" {
-            return Err(ApiError::invalid(
-                "check_not_complete",
-                "only a complete check can be validated",
-                None,
-            ));
-        }
-        r.body["validation"] =
-            json!({"outcome": outcome, "validatedAt": verity_store::time::format_ms(now_ms())});
-        Ok(())
-    })
-    .await?;
-    events::emit::<Check>(&s, &caller.tenant_id, "updated", render(&r)).await?;
+    let r = record_validation(&s, &caller.tenant_id, &id, &outcome, None).await?;
     Ok(Json(json!({"id": r.id, "outcome": outcome})))
 }

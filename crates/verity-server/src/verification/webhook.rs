@@ -27,6 +27,8 @@ use crate::AppState;
 /// The event types of a verification's delivery.
 pub const COMPLETED: &str = "identity.verification.completed";
 pub const FAILED: &str = "identity.verification.failed";
+/// A person decided the verification in the dashboard (its `review` says who, when and why).
+pub const REVIEWED: &str = "identity.verification.reviewed";
 
 /// The delivery of one verification event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,10 +70,16 @@ pub fn event_body(e: &Event) -> Vec<u8> {
 /// Stores the event of a finished verification and queues its delivery (nothing without a
 /// `webhook_url`).
 pub async fn queue(s: &AppState, r: &Resource) -> Result<(), StoreError> {
+    let event_type = if r.body["status"] == "error" { FAILED } else { COMPLETED };
+    queue_event(s, r, event_type).await
+}
+
+/// Stores an event of a verification and queues its delivery (nothing without a
+/// `webhook_url`).
+pub async fn queue_event(s: &AppState, r: &Resource, event_type: &str) -> Result<(), StoreError> {
     if r.body["webhook_url"].as_str().is_none() {
         return Ok(());
     }
-    let event_type = if r.body["status"] == "error" { FAILED } else { COMPLETED };
     let e = Event {
         id: new_id(),
         tenant_id: r.tenant_id.clone(),

@@ -262,6 +262,7 @@ mod dashboard_browser;
 mod hardening;
 mod hosted;
 mod resources;
+mod review;
 mod uploads;
 mod verify;
 mod webhooks;
