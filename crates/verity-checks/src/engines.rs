@@ -13,6 +13,8 @@ use verity_face::{Embedding, FaceEngine, ImageKind, Match};
 use verity_imaging::{Decoded, Limits};
 use verity_liveness::{Challenge, LivenessEngine, PhotoLiveness, VideoLimits, VideoLiveness};
 
+use crate::verify::evidence::{face_marks, FaceMark};
+
 /// What one analysis of a selfie tells: the subject's face and the photo's liveness.
 #[derive(Debug, Clone)]
 pub struct SelfieFacts {
@@ -21,6 +23,8 @@ pub struct SelfieFacts {
     pub liveness: LivenessFacts,
     /// The picture's perceptual hash (`duplicates::dhash`).
     pub dhash: u64,
+    /// Every face found, on the selfie as displayed (for a reviewer).
+    pub marks: Vec<FaceMark>,
 }
 
 /// The subject's face on a selfie.
@@ -61,6 +65,11 @@ pub trait FaceChecks: Send + Sync {
     /// The portrait on a document (a PDF's largest image on page 1 stands for the document):
     /// `Err` describes why no face was found.
     fn portrait(&self, bytes: &[u8]) -> Result<Embedding, String>;
+    /// As [`FaceChecks::portrait`], with the faces found on the document's front as displayed
+    /// (none for a PDF, or when the engine does not say).
+    fn portrait_marked(&self, bytes: &[u8]) -> Result<(Embedding, Vec<FaceMark>), String> {
+        self.portrait(bytes).map(|e| (e, Vec::new()))
+    }
     fn compare(&self, a: &Embedding, b: &Embedding) -> Match;
     /// A selfie video's liveness with the requested challenges: `Err` when it was not assessed.
     fn video(
@@ -146,6 +155,8 @@ impl FaceChecks for ModelFaces {
             },
             (Err(e), Ok(_)) => LivenessFacts::NotAssessed(e.to_string()),
         };
+        let (w, h) = img.image.dimensions();
+        let marks = analysis.as_ref().map(|a| face_marks("selfie", a, w, h)).unwrap_or_default();
         let face = match analysis {
             Ok(a) => Ok(SelfieFace {
                 multiple_faces: a
@@ -158,7 +169,7 @@ impl FaceChecks for ModelFaces {
             }),
             Err(e) => Err(e.to_string()),
         };
-        Ok(SelfieFacts { face, liveness, dhash: crate::duplicates::dhash(&img.image) })
+        Ok(SelfieFacts { face, liveness, dhash: crate::duplicates::dhash(&img.image), marks })
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Option<Embedding>, String> {
@@ -167,8 +178,20 @@ impl FaceChecks for ModelFaces {
     }
 
     fn portrait(&self, bytes: &[u8]) -> Result<Embedding, String> {
+        self.portrait_marked(bytes).map(|(e, _)| e)
+    }
+
+    fn portrait_marked(&self, bytes: &[u8]) -> Result<(Embedding, Vec<FaceMark>), String> {
         let d = verity_imaging::decode_document(bytes, &Limits::default()).map_err(|e| e.to_string())?;
-        self.face.analyze(&d.image, ImageKind::Document).map(|a| a.embedding).map_err(|e| e.to_string())
+        let a = self.face.analyze(&d.image, ImageKind::Document).map_err(|e| e.to_string())?;
+        // A PDF's portrait is on an image inside it: its coordinates are not the page's.
+        let marks = if bytes.starts_with(b"%PDF") {
+            Vec::new()
+        } else {
+            let (w, h) = d.image.dimensions();
+            face_marks("document_front", &a, w, h)
+        };
+        Ok((a.embedding, marks))
     }
 
     fn compare(&self, a: &Embedding, b: &Embedding) -> Match {

@@ -85,7 +85,7 @@ impl FaceChecks for Fake {
                 LivenessFacts::Assessed(Box::new(photo_liveness(*score, spoofs)))
             }
         };
-        Ok(SelfieFacts { face, liveness, dhash: 0 })
+        Ok(SelfieFacts { face, liveness, dhash: 0, marks: Vec::new() })
     }
 
     fn probe(&self, bytes: &[u8]) -> Result<Option<Embedding>, String> {

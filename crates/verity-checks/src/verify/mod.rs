@@ -5,6 +5,7 @@
 
 mod document;
 pub mod duplicate;
+pub mod evidence;
 pub mod extract;
 mod face;
 pub mod signals;
@@ -281,6 +282,9 @@ pub struct Verification {
     /// A selfie video's best frame (the face compared with the portrait), kept with the files.
     #[serde(skip)]
     pub best_frame: Option<image::RgbImage>,
+    /// What a reviewer sees: faces, the MRZ as read, liveness signals (kept, not shown by the API).
+    #[serde(skip)]
+    pub evidence: evidence::Evidence,
 }
 
 /// Verifies. `Err` when the document cannot be read at all (the caller reports an error).
@@ -334,17 +338,30 @@ pub fn verify(
                         }
                     }))
                 },
-                || -> Option<Result<Embedding, String>> {
+                || -> Option<Result<(Embedding, Vec<evidence::FaceMark>), String>> {
                     ((want(CheckName::FaceMatch) && req.selfie.is_some()) || duplicates).then(|| {
                         faces
                             .as_ref()
                             .map_err(|e| format!("face engine unavailable: {e}"))
-                            .and_then(|f| f.portrait(req.front))
+                            .and_then(|f| f.portrait_marked(req.front))
                     })
                 },
             )
         },
     );
+    let mut marks = evidence::Evidence::default();
+    let portrait = portrait.map(|r| {
+        r.map(|(embedding, faces)| {
+            marks.faces.extend(faces);
+            embedding
+        })
+    });
+    if let Some(Ok(s)) = &selfie {
+        selfie_marks(s, req, &mut marks);
+    }
+    if let Some((side, reading)) = examination.as_ref().and_then(|e| e.as_ref().ok()).and_then(|e| e.mrz()) {
+        marks.mrz = Some(evidence::MrzMarks::of(side, reading));
+    }
     let mut signals = Vec::new();
     let mut checks = Checks::default();
     let mut extracted = ExtractedData::empty();
@@ -422,7 +439,60 @@ pub fn verify(
         retryable: risk.retryable,
         fingerprint,
         best_frame,
+        evidence: marks,
     })
+}
+
+/// The selfie's faces and liveness signals, for a reviewer.
+fn selfie_marks(s: &SelfieEvidence, req: &Request<'_>, out: &mut evidence::Evidence) {
+    use crate::engines::LivenessFacts;
+    match s {
+        SelfieEvidence::Photo(f) => {
+            out.faces.extend(f.marks.iter().cloned());
+            if let LivenessFacts::Assessed(p) = &f.liveness {
+                out.liveness = Some(evidence::LivenessMarks {
+                    score: p.score,
+                    signals: serde_json::to_value(&p.signals).unwrap_or_default(),
+                    challenges: Vec::new(),
+                    duration_ms: None,
+                    best_frame_at_ms: None,
+                });
+            }
+        }
+        SelfieEvidence::Video(v) => {
+            let r = &v.report;
+            let b = r.best_frame.bbox;
+            out.faces.push(evidence::FaceMark {
+                file: "best_frame".into(),
+                size: [v.best_frame.width(), v.best_frame.height()],
+                bbox: [b[0] as f32, b[1] as f32, b[2] as f32, b[3] as f32],
+                landmarks: Vec::new(),
+                score: 1.0,
+                subject: true,
+            });
+            let prompted = match &req.selfie {
+                Some(Selfie::Video(vs)) => vs.prompted_at_ms,
+                _ => &[],
+            };
+            out.liveness = Some(evidence::LivenessMarks {
+                score: r.score,
+                signals: serde_json::to_value(&r.signals).unwrap_or_default(),
+                challenges: r
+                    .challenges
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| evidence::ChallengeMark {
+                        name: c.name.to_string(),
+                        passed: c.passed,
+                        met_at_ms: c.at_ms,
+                        prompted_at_ms: prompted.get(i).copied(),
+                    })
+                    .collect(),
+                duration_ms: Some((r.video.duration_s * 1000.0).round() as u64),
+                best_frame_at_ms: Some(r.best_frame.at_ms),
+            });
+        }
+    }
 }
 
 /// What the face engine found in the selfie.

@@ -12,6 +12,7 @@ use super::layout::{self, badge, score_bar, Section};
 use super::session::Viewer;
 use super::DashError;
 use crate::AppState;
+use verity_checks::verify::evidence::Evidence;
 
 /// The stored case `kind`/`id` of the viewer's tenant (another tenant's is not found).
 pub async fn load(
@@ -38,13 +39,14 @@ pub async fn show(
     let (kind, r) = load(&s, &viewer, &kind, &id).await?;
     let summary = Summary::of(&r).ok_or(DashError::NotFound("case"))?;
     let images = files::of_case(&s, viewer.tenant(), &r).await?;
+    let evidence = super::evidence::of(&r);
     let body = match kind {
         CaseKind::Verification => {
             let policy = crate::verification::settings::load(&s, viewer.tenant())
                 .await
                 .map(|p| crate::verification::settings::policy_of(&p))
                 .unwrap_or_default();
-            verification(&r, &policy)
+            verification(&r, &policy, &evidence)
         }
         CaseKind::Check => check(&r),
     };
@@ -62,7 +64,7 @@ pub async fn show(
             dt { "Created" } dd { (layout::when(r.created_at)) }
             dt { "Updated" } dd { (layout::when(r.updated_at)) }
         }
-        (gallery(&summary, &images))
+        (gallery(&summary, &images, &evidence))
         (body)
         (review(&viewer, &summary, &r))
         section aria-labelledby="history" {
@@ -121,7 +123,7 @@ fn review(viewer: &Viewer, summary: &Summary, r: &Resource) -> Markup {
     }
 }
 
-fn gallery(summary: &Summary, images: &[CaseFile]) -> Markup {
+fn gallery(summary: &Summary, images: &[CaseFile], evidence: &Evidence) -> Markup {
     html! {
         section.images aria-label="Images" {
             h2 { "Images" }
@@ -132,7 +134,8 @@ fn gallery(summary: &Summary, images: &[CaseFile]) -> Markup {
                 @for f in images {
                     figure {
                         @if f.available {
-                            img src={ (summary.href()) "/files/" (f.name) } alt=(f.label);
+                            @let faces: Vec<_> = evidence.faces.iter().filter(|m| m.file == f.name).collect();
+                            (super::evidence::figure(&format!("{}/files/{}", summary.href(), f.name), f, &faces))
                         } @else {
                             div.redacted role="img" aria-label={ (f.label) ": deleted" } { "Deleted (retention or redaction)" }
                         }
@@ -148,7 +151,7 @@ fn num(v: &Value) -> Option<f64> {
     v.as_f64()
 }
 
-fn status_badge(status: &str) -> Markup {
+pub(super) fn status_badge(status: &str) -> Markup {
     let class = match status {
         "passed" | "clear" | "pass" => "clear",
         "failed" | "spoof" | "attention" | "fail" => "attention",
@@ -159,7 +162,7 @@ fn status_badge(status: &str) -> Markup {
 }
 
 /// A one-call or hosted verification.
-fn verification(r: &Resource, policy: &verity_checks::verify::Policy) -> Markup {
+fn verification(r: &Resource, policy: &verity_checks::verify::Policy, evidence: &Evidence) -> Markup {
     let b = &r.body;
     let checks = b["checks"].as_object().cloned().unwrap_or_default();
     let signals = b["fraud_signals"].as_array().cloned().unwrap_or_default();
@@ -201,8 +204,11 @@ fn verification(r: &Resource, policy: &verity_checks::verify::Policy) -> Markup 
                 }
             }
         }
+        @if let Some(l) = &evidence.liveness {
+            section aria-label="Liveness" { (super::evidence::liveness(l)) }
+        }
         (fraud_signals(&signals))
-        (extracted(&b["extracted_data"]))
+        (extracted(&b["extracted_data"], evidence.mrz.as_ref()))
     }
 }
 
@@ -240,7 +246,7 @@ fn fraud_signals(signals: &[Value]) -> Markup {
 }
 
 /// The data read from the document, with each field's source and confidence, and the MRZ.
-fn extracted(d: &Value) -> Markup {
+fn extracted(d: &Value, mrz: Option<&verity_checks::verify::evidence::MrzMarks>) -> Markup {
     let Some(fields) = d.as_object() else {
         return html! {};
     };
@@ -263,7 +269,9 @@ fn extracted(d: &Value) -> Markup {
                     }
                 }
             }
-            @if let Some(mrz) = d["mrz"].as_str() {
+            @if let Some(m) = mrz {
+                (super::evidence::mrz(m))
+            } @else if let Some(mrz) = d["mrz"].as_str() {
                 h3 { "Machine-readable zone" }
                 pre.mrz { (mrz) }
             }
@@ -273,9 +281,12 @@ fn extracted(d: &Value) -> Markup {
 
 /// A signal's value against its threshold; which side passes is read from its status (a passing
 /// value above its threshold means higher passes).
-fn signal_bar(name: &str, v: f64, t: f64, status: &str) -> Markup {
+pub(super) fn signal_bar(name: &str, v: f64, t: f64, status: &str) -> Markup {
     let ok = !matches!(status, "spoof" | "fail" | "failed");
-    score_bar(name, v, (v.max(t) * 1.25).max(1e-6), Some(t), ok == (v >= t))
+    // Probabilities and fractions on their own scale; anything else around its threshold.
+    let max =
+        if (0.0..=1.0).contains(&v) && (0.0..=1.0).contains(&t) { 1.0 } else { (v.max(t) * 1.25).max(1e-6) };
+    score_bar(name, v, max, Some(t), ok == (v >= t))
 }
 
 /// A ComplyCube check: its outcome, reasons, breakdown and signals.

@@ -86,7 +86,9 @@ impl Summary {
                 id: r.id.clone(),
                 public_id: format!("ver_{}", r.id),
                 surface: if b["mode"] == "hosted" { "Hosted" } else { "One-call" },
-                what: text(&b["document_type"]).unwrap_or_default(),
+                what: text(&b["document_type"])
+                    .filter(|t| t != "any")
+                    .unwrap_or_else(|| "identity verification".into()),
                 outcome: match b["status"].as_str() {
                     Some("verified") => Outcome::Clear,
                     Some("review") => Outcome::Attention,

@@ -7,6 +7,7 @@
 mod audit_log;
 mod case;
 mod cases;
+mod evidence;
 mod files;
 mod layout;
 pub mod review;

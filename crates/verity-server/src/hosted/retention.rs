@@ -85,7 +85,10 @@ pub async fn erase(s: &AppState, tenant: &str, id: &str) -> Result<(), ApiError>
     gallery::forget(s, tenant, &format!("{}{}", Verification::ID_PREFIX, id)).await?;
     let at = format_ms(now_ms());
     let written = modify::<Verification, _>(s, tenant, id, |r| {
-        Internal::update(r, |i| i.files.clear());
+        Internal::update(r, |i| {
+            i.files.clear();
+            i.evidence = None;
+        });
         r.body["redacted"] = json!(true);
         r.body["files_deleted_at"] = json!(at);
         Ok(())

@@ -103,6 +103,10 @@ pub struct Internal {
     /// A check uses this capture or document: it can no longer be deleted or replaced.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub in_use: bool,
+    /// What the engines saw, for a reviewer (`verity_checks::verify::evidence::Evidence`):
+    /// faces, the MRZ as read, liveness signals. Deleted with the files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<serde_json::Value>,
 }
 
 impl Internal {

@@ -60,7 +60,7 @@ impl JobKind for RunVerification {
                 let message = match &e {
                     JobError::Transient { error, .. } | JobError::Permanent(error) => error.clone(),
                 };
-                let _ = write(s, tenant, id, error_body("verification_failed", &message)).await;
+                let _ = write(s, tenant, id, error_body("verification_failed", &message), None).await;
                 Err(e)
             }
             other => other.map(|_| ()),
@@ -138,9 +138,15 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         settings::policy_of(&settings::load(s, tenant).await.map_err(|e| JobError::transient(1000, e))?);
     let document_type = r.body["document_type"].as_str().and_then(DocumentType::from_name);
     let Some(document_type) = document_type else {
-        return Ok(write(s, tenant, &r.id, error_body("verification_failed", "malformed verification"))
-            .await?
-            .0);
+        return Ok(write(
+            s,
+            tenant,
+            &r.id,
+            error_body("verification_failed", "malformed verification"),
+            None,
+        )
+        .await?
+        .0);
     };
     let checks: Vec<CheckName> = r.body["checks"]
         .as_object()
@@ -189,9 +195,11 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     .map_err(|e| JobError::Permanent(format!("the verification stopped: {e}")))?;
     let hosted = r.body["mode"] == "hosted";
     let mut best_frame = None;
+    let mut evidence = None;
     let (body, fingerprint) = match outcome {
         Ok(mut v) => {
             best_frame = v.best_frame.take();
+            evidence = serde_json::to_value(std::mem::take(&mut v.evidence)).ok();
             let mut body = serde_json::to_value(&v).unwrap_or_else(|_| json!({}));
             if hosted {
                 // The seed's two summaries, made from the same decision.
@@ -202,7 +210,7 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         }
         Err(message) => (error_body("document_unreadable", &message), None),
     };
-    let (mut done, ours) = write(s, tenant, &r.id, body).await?;
+    let (mut done, ours) = write(s, tenant, &r.id, body, evidence).await?;
     if let Some(frame) = best_frame.filter(|_| ours) {
         // Kept with the files (and erased with them): ComplyCube's identity check of a hosted
         // capture takes it as the live photo; a reviewer sees what was compared.
@@ -226,10 +234,19 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
 /// Writes the result fields into a pending verification and queues the delivery to its
 /// `webhook_url`; a verification another run finished first is left as it is.
 /// Answers the verification and whether this call wrote it.
-async fn write(s: &AppState, tenant: &str, id: &str, fields: Value) -> Result<(Resource, bool), JobError> {
+async fn write(
+    s: &AppState,
+    tenant: &str,
+    id: &str,
+    fields: Value,
+    evidence: Option<Value>,
+) -> Result<(Resource, bool), JobError> {
     let written = modify::<Verification, _>(s, tenant, id, |r| {
         if r.body["status"] != "pending" {
             return Err(ApiError::Conflict("already finished".into()));
+        }
+        if evidence.is_some() {
+            Internal::update(r, |i| i.evidence = evidence.clone());
         }
         if let (Some(body), Some(new)) = (r.body.as_object_mut(), fields.as_object()) {
             for (k, v) in new {

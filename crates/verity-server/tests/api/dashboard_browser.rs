@@ -22,6 +22,30 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     );
     assert_eq!(r.body["status"], "rejected", "{}", r.body);
     let rejected = r.body["id"].as_str().expect("id").trim_start_matches("ver_").to_string();
+    // A hosted capture with two prompts: the video's challenge timeline.
+    use super::hosted::{live_video, passport_of_the_video_subject, submit, Part};
+    let cs = app.post(
+        "/v1/capture-sessions",
+        &key,
+        json!({"user_identifier": "user-9", "challenges": ["turn_left", "turn_right"]}),
+    );
+    assert_eq!(cs.status, 201, "{}", cs.body);
+    let prompts =
+        json!([{"name": "turn_left", "shown_at_ms": 500}, {"name": "turn_right", "shown_at_ms": 5000}]);
+    let a = submit(
+        &app,
+        &[
+            Part::Text(
+                "session",
+                cs.body["url"].as_str().and_then(|u| u.rsplit('/').next()).expect("token").into(),
+            ),
+            Part::Text("liveness_prompts", prompts.to_string()),
+            Part::File("selfie_video", "selfie.mp4", "video/mp4", live_video()),
+            Part::File("id_photo", "id.jpg", "image/jpeg", passport_of_the_video_subject()),
+        ],
+    );
+    assert_eq!(a.status, 200, "{}", a.body);
+    let hosted = a.body["check_id"].as_str().expect("id").trim_start_matches("ver_").to_string();
 
     let driver = Driver::start();
     let b = driver.session(&[], 1280, 900);
@@ -40,17 +64,18 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     b.wait("the cases", "document.querySelector('table.cases')", 20);
     assert!(b.current_url().ends_with("/dashboard/cases"), "{}", b.current_url());
     let rows = b.js("return document.querySelectorAll('table.cases tbody tr').length;");
-    assert_eq!(rows, json!(3));
+    assert_eq!(rows, json!(4));
     b.screenshot_in("dashboard", "03-cases");
 
     b.go(&format!("{}/dashboard/cases/verification/{rejected}", app.base));
-    b.wait(
-        "the images",
-        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
-        20,
-    );
-    let images = b.js("return document.querySelectorAll('.gallery img').length;");
-    assert_eq!(images, json!(2), "document front and selfie");
+    b.wait("the images", "document.querySelectorAll('.gallery svg.marked image').length == 2", 20);
+    let images = b.js("return document.querySelectorAll('.gallery svg.marked').length;");
+    assert_eq!(images, json!(2), "document front and selfie, their faces boxed");
+    let subjects = b.js("return document.querySelectorAll('svg.marked rect.face.subject').length;");
+    assert_eq!(subjects, json!(2), "the subject's face on each");
+    let landmarks = b.js("return document.querySelectorAll('svg.marked circle.landmark').length;");
+    assert!(landmarks.as_u64().unwrap_or(0) >= 10, "5 landmarks a face: {landmarks}");
+    assert!(b.js("return document.querySelectorAll('pre.mrz.marked').length;") == json!(1));
     let bars = b.js("return document.querySelectorAll('svg.bar').length;");
     assert!(bars.as_u64().unwrap_or(0) >= 3, "risk, similarity, spoof and signal bars: {bars}");
     assert!(b.text("section[aria-labelledby=signals]").contains("FACE_MISMATCH"));
@@ -59,12 +84,16 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     b.screenshot_in("dashboard", "05-verification-signals");
 
     b.go(&format!("{}/dashboard/cases/verification/{}", app.base, ver.trim_start_matches("ver_")));
-    b.wait(
-        "the images",
-        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
-        20,
-    );
+    b.wait("the images", "document.querySelectorAll('.gallery svg.marked image').length == 2", 20);
     b.screenshot_in("dashboard", "06-verification-verified");
+    b.go(&format!("{}/dashboard/cases/verification/{hosted}", app.base));
+    b.wait("the timeline", "document.querySelector('figure.timeline')", 20);
+    let met = b.js("return document.querySelectorAll('figure.timeline circle.met:not(.missed)').length;");
+    assert_eq!(met, json!(2), "both challenges met after their prompts");
+    b.js("document.querySelector('figure.timeline').scrollIntoView(); return 0;");
+    b.screenshot_in("dashboard", "07-hosted-timeline");
+    b.js("window.scrollTo(0, 0); return 0;");
+    b.screenshot_in("dashboard", "08-hosted-best-frame");
     b.go(&format!("{}/dashboard/cases/check/{check}", app.base));
     b.wait(
         "the images",
@@ -72,7 +101,7 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
         20,
     );
     assert_eq!(b.js("return document.querySelectorAll('.gallery img').length;"), json!(2));
-    b.screenshot_in("dashboard", "07-identity-check");
+    b.screenshot_in("dashboard", "09-identity-check");
 
     let tablet = driver.session(&[], 820, 1180);
     tablet.go(&format!("{}/dashboard/login", app.base));
@@ -80,5 +109,5 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     tablet.type_text("#password", PASSWORD);
     tablet.click("button.primary");
     tablet.wait("the cases", "document.querySelector('table.cases')", 20);
-    tablet.screenshot_in("dashboard", "08-cases-tablet");
+    tablet.screenshot_in("dashboard", "10-cases-tablet");
 }
