@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Sha256;
 use verity_store::time::{format_ms, now_ms};
-use verity_store::{Delivery, Event, ListQuery};
+use verity_store::{Event, ListQuery};
 
 use crate::error::ApiResult;
 use crate::ids::new_id;
@@ -130,6 +130,30 @@ pub async fn emit<K: Kind>(s: &AppState, tenant: &str, action: &str, payload: Va
     Ok(())
 }
 
+/// Queues a webhook's delivery `delivery_id` again (its event, to the webhook as it is now);
+/// answers the event id. A disabled webhook is refused: enable it first.
+pub async fn redeliver(s: &AppState, tenant: &str, webhook_id: &str, delivery_id: &str) -> ApiResult<String> {
+    let hook = crate::resources::fetch::<Webhook>(s, tenant, webhook_id).await?;
+    let d = s
+        .store
+        .delivery(tenant, delivery_id)
+        .await?
+        .filter(|d| d.webhook_id == hook.id)
+        .ok_or(crate::error::ApiError::NotFound { what: "delivery" })?;
+    if !hook.body["enabled"].as_bool().unwrap_or(false) {
+        return Err(crate::error::ApiError::invalid(
+            "webhook_disabled",
+            "the webhook is disabled: enable it, then redeliver",
+            None,
+        ));
+    }
+    let job =
+        DeliverWebhook { tenant_id: tenant.to_string(), webhook_id: hook.id, event_id: d.event_id.clone() };
+    jobs::enqueue(s, &job, s.config.webhooks.max_attempts).await?;
+    s.wake.notify_waiters();
+    Ok(d.event_id)
+}
+
 /// One delivery attempt; the last failed one disables the webhook.
 async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result<(), JobError> {
     let tenant = job.tenant_id.as_str();
@@ -149,52 +173,29 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
     let url = hook.body["url"].as_str().unwrap_or_default().to_string();
     let secret = crate::resources::Internal::of(&hook).secret.unwrap_or_default();
     let body = event_body(&event);
-    let signature = sign(&secret, &body);
-    let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
-    let policy = s.outbound.clone();
-    let headers = vec![("ComplyCube-Signature", signature)];
-    let result =
-        crate::outbound::post_json(url, crate::outbound::USER_AGENT, headers, body, timeout, policy).await;
-    let (status, error) = match &result {
-        Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
-        Err(e) => (None, Some(e.clone())),
+    let headers = vec![("ComplyCube-Signature", sign(&secret, &body))];
+    let sent = crate::verification::webhook::Sent {
+        owner: &hook.id,
+        event_id: &event.id,
+        url,
+        user_agent: crate::outbound::USER_AGENT,
     };
-    let _ = s
-        .store
-        .insert_delivery(
-            tenant,
-            &Delivery {
-                id: new_id(),
-                webhook_id: hook.id.clone(),
-                event_id: event.id.clone(),
-                attempt: attempt.number,
-                status_code: status,
-                error: error.clone(),
-                created_at: now_ms(),
-            },
-        )
-        .await;
     let n = attempt.number;
-    match error {
-        None => Ok(()),
-        Some(err) if attempt.is_last() => {
-            let reason = format!("{n} failed delivery attempts; last: {err}");
-            let disabled = crate::resources::modify::<Webhook, _>(s, tenant, &hook.id, |h| {
-                h.body["enabled"] = json!(false);
-                h.body["disabledReason"] = json!(reason);
-                Ok(())
-            })
-            .await;
-            if disabled.is_ok() {
-                tracing::warn!(webhook = %hook.id, "webhook disabled after {n} failed attempts");
-            }
-            Err(JobError::Permanent(err))
-        }
-        Some(err) => {
-            let after = s.config.webhooks.backoff_base_ms.saturating_mul(1i64 << (n - 1).clamp(0, 20));
-            Err(JobError::Transient { after_ms: after, error: err })
+    let last = attempt.is_last();
+    let result = crate::verification::webhook::send_logged(s, tenant, sent, headers, body, attempt).await;
+    if let (Err(err), true) = (&result, last) {
+        let reason = format!("{n} failed delivery attempts; last: {err}");
+        let disabled = crate::resources::modify::<Webhook, _>(s, tenant, &hook.id, |h| {
+            h.body["enabled"] = json!(false);
+            h.body["disabledReason"] = json!(reason);
+            Ok(())
+        })
+        .await;
+        if disabled.is_ok() {
+            tracing::warn!(webhook = %hook.id, "webhook disabled after {n} failed attempts");
         }
     }
+    result
 }
 
 #[cfg(test)]

@@ -36,6 +36,14 @@ pub enum JobError {
     Permanent(String),
 }
 
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobError::Transient { error, .. } | JobError::Permanent(error) => f.write_str(error),
+        }
+    }
+}
+
 impl JobError {
     pub fn transient(after_ms: i64, error: impl std::fmt::Display) -> Self {
         JobError::Transient { after_ms, error: error.to_string() }

@@ -410,6 +410,8 @@ fn handler(state: &AppState, op: &openapi::Op) -> axum::routing::MethodRouter<Ap
         "listAuditLogs" => on(filter, resources::list::<audit::AuditLog>),
         "getAuditLog" => on(filter, resources::get::<audit::AuditLog>),
         "listWebhookDeliveries" => on(filter, webhooks::deliveries),
+        "redeliverWebhookDelivery" => on(filter, webhooks::redeliver),
+        "redeliverVerificationDelivery" => on(filter, verify::redeliver),
         "createVerification" => on(filter, verify::create)
             .route_layer(gate())
             .layer(axum::extract::DefaultBodyLimit::max(state.config.verification.body_bytes)),

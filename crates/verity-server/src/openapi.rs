@@ -32,6 +32,8 @@ pub enum Output {
     Ok(&'static str),
     /// 201 with this schema.
     Created(&'static str),
+    /// 202 with this schema (queued).
+    Accepted(&'static str),
     /// 200 with a page of this schema.
     Page(&'static str),
     /// 204, no body.
@@ -367,6 +369,15 @@ pub const OPS: &[Op] = &[
         Ok("Webhook"),
     ),
     op("delete", "/webhooks/{id}", "deleteWebhook", "Webhooks", "Delete a webhook", NoInput, NoContent),
+    op(
+        "post",
+        "/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+        "redeliverWebhookDelivery",
+        "Webhooks",
+        "Send a delivery's event again (202; a disabled webhook is refused: enable it first)",
+        NoInput,
+        Output::Accepted("Redelivery"),
+    ),
     list("/auditLogs", "listAuditLogs", "Audit logs", "AuditLog", <crate::audit::AuditLog as Kind>::FILTERS),
     op(
         "get",
@@ -432,6 +443,15 @@ pub const OPS: &[Op] = &[
         "The attempts to deliver the verification to its webhook_url, newest first",
         NoInput,
         Ok("VerificationDeliveries"),
+    ),
+    op(
+        "post",
+        "/identity/verify/{id}/deliveries/{deliveryId}/redeliver",
+        "redeliverVerificationDelivery",
+        "Identity verification",
+        "Send a delivery's event again (202)",
+        NoInput,
+        Output::Accepted("Redelivery"),
     ),
     op(
         "get",

@@ -175,6 +175,10 @@ pub struct Delivery {
     pub status_code: Option<i64>,
     pub error: Option<String>,
     pub created_at: i64,
+    /// How long the receiver took to answer (none when it could not be reached).
+    pub latency_ms: Option<i64>,
+    /// When the next attempt is due, when this one failed and another will follow.
+    pub next_retry_at: Option<i64>,
 }
 
 /// What is kept of a verification for duplicate searches: `data` is the pipeline's fingerprint
@@ -279,6 +283,8 @@ pub trait Storage: Send + Sync {
     async fn event(&self, id: &str) -> Result<Option<Event>>;
     async fn insert_delivery(&self, tenant_id: &str, d: &Delivery) -> Result<()>;
     async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>>;
+    /// One attempt of a tenant's, by id.
+    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>>;
 
     async fn insert_fingerprint(&self, f: &FingerprintRow) -> Result<()>;
     /// A tenant's fingerprints and tombstones created at or after `since` (unix ms), oldest

@@ -61,4 +61,12 @@ pub const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "CREATE INDEX dashboard_sessions_user ON dashboard_sessions (user_id)",
         ],
     ),
+    (
+        6,
+        "delivery latency and next retry",
+        &[
+            "ALTER TABLE webhook_deliveries ADD COLUMN latency_ms BIGINT",
+            "ALTER TABLE webhook_deliveries ADD COLUMN next_retry_at BIGINT",
+        ],
+    ),
 ];

@@ -310,12 +310,17 @@ async fn events_and_deliveries_round_trip() {
                 status_code: Some(500),
                 error: None,
                 created_at: attempt,
+                latency_ms: Some(12),
+                next_retry_at: (attempt == 1).then_some(99),
             };
             s.insert_delivery("t", &d).await.expect("delivery");
         }
         let ds = s.deliveries("t", "w").await.expect("list");
         assert_eq!(ds.iter().map(|d| d.attempt).collect::<Vec<_>>(), [2, 1], "{name}");
         assert!(s.deliveries("other", "w").await.expect("list").is_empty());
+        let one = s.delivery("t", "d1").await.expect("one").expect("d1");
+        assert_eq!((one.latency_ms, one.next_retry_at), (Some(12), Some(99)), "{name}");
+        assert!(s.delivery("other", "d1").await.expect("one").is_none(), "{name}");
     }
 }
 

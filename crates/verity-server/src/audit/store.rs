@@ -153,6 +153,9 @@ impl Storage for AuditedStore {
     async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>> {
         self.inner.deliveries(tenant_id, webhook_id).await
     }
+    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>> {
+        self.inner.delivery(tenant_id, id).await
+    }
 
     async fn insert_fingerprint(&self, f: &FingerprintRow) -> Result<()> {
         self.inner.insert_fingerprint(f).await

@@ -35,6 +35,7 @@ pub async fn show(
     State(s): State<AppState>,
     viewer: Viewer,
     Path((kind, id)): Path<(String, String)>,
+    axum::extract::Query(queued): axum::extract::Query<super::webhooks::Notice>,
 ) -> Result<Html<String>, DashError> {
     let (kind, r) = load(&s, &viewer, &kind, &id).await?;
     let summary = Summary::of(&r).ok_or(DashError::NotFound("case"))?;
@@ -51,6 +52,17 @@ pub async fn show(
         CaseKind::Check => check(&r),
     };
     let history = super::audit_log::of_resource(&s, viewer.tenant(), &summary.public_id).await?;
+    let sent = match kind {
+        CaseKind::Verification => {
+            let ds = s.store.deliveries(viewer.tenant(), &r.id).await?;
+            let id = r.id.clone();
+            let action = move |d: &verity_store::Delivery| {
+                format!("/dashboard/cases/verification/{id}/deliveries/{}/redeliver", d.id)
+            };
+            Some(super::webhooks::deliveries(&s, &viewer, &ds, &action).await?)
+        }
+        CaseKind::Check => None,
+    };
     let title = format!("{} {}", summary.surface, summary.public_id);
     let page = html! {
         p.crumbs { a href="/dashboard/cases" { "Cases" } " / " code { (summary.public_id) } }
@@ -67,6 +79,13 @@ pub async fn show(
         (gallery(&summary, &images, &evidence))
         (body)
         (review(&viewer, &summary, &r))
+        @if let Some(sent) = sent {
+            section aria-labelledby="deliveries" {
+                h2 #deliveries { "Webhook deliveries" }
+                @if queued.queued.is_some() { p.notice role="status" { "Queued: the event will be sent again." } }
+                (sent)
+            }
+        }
         section aria-labelledby="history" {
             h2 #history { "History" }
             (super::audit_log::entries(&history))

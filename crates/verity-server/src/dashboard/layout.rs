@@ -11,6 +11,7 @@ use super::session::Viewer;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
     Cases,
+    Webhooks,
     Audit,
 }
 

@@ -13,6 +13,7 @@ mod layout;
 pub mod review;
 pub mod session;
 pub mod users;
+mod webhooks;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -166,6 +167,13 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/cases/{kind}/{id}/files/{name}", get(files::download))
         .route("/dashboard/cases/{kind}/{id}/review", post(review::review))
         .route("/dashboard/audit", get(audit_log::list))
+        .route("/dashboard/webhooks", get(webhooks::list))
+        .route("/dashboard/webhooks/{id}", get(webhooks::show))
+        .route("/dashboard/webhooks/{id}/deliveries/{delivery}/redeliver", post(webhooks::redeliver))
+        .route(
+            "/dashboard/cases/verification/{id}/deliveries/{delivery}/redeliver",
+            post(webhooks::redeliver_verification),
+        )
         // Changes made by a signed-in user are theirs in the audit log (the `Viewer` names them).
         .layer(axum::middleware::from_fn(|req: Request, next: Next| {
             crate::audit::scope("dashboard", req, next)

@@ -25,6 +25,12 @@ pub(super) fn operation(o: &Op) -> Value {
                 json!({"description": "OK", "content": {"application/json": {"schema": reference(n)}}}),
             );
         }
+        Output::Accepted(n) => {
+            responses.insert(
+                "202".into(),
+                json!({"description": "Accepted", "content": {"application/json": {"schema": reference(n)}}}),
+            );
+        }
         Output::Created(n) => {
             responses.insert(
                 "201".into(),

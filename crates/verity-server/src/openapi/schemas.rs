@@ -283,7 +283,11 @@ pub(super) fn schemas(cfg: &Config) -> Value {
             "items": {"type": "object", "properties": {
                 "id": s("string"), "eventId": s("string"), "attempt": s("integer"),
                 "statusCode": {"type": ["integer", "null"]}, "error": {"type": ["string", "null"]},
-                "createdAt": {"type": "string", "format": "date-time"}}}}}},
+                "createdAt": {"type": "string", "format": "date-time"},
+                "latencyMs": {"type": ["integer", "null"], "description": "How long the receiver took to answer"},
+                "nextRetryAt": {"type": ["string", "null"], "format": "date-time",
+                                "description": "When the next attempt is due after this failed one"}}}}}},
+        "Redelivery": object(vec![("queued", s("boolean")), ("eventId", s("string")), ("event_id", s("string"))], &["queued"]),
         "AuditLog": {
             "type": "object",
             "description": "One change of a resource by an API key or a dashboard user, with the diff",

@@ -131,7 +131,8 @@ pub(super) fn schemas(cfg: &Config) -> Value {
             "type": "array", "items": {"type": "object", "properties": {
                 "id": s("string"), "event_id": s("string"), "attempt": s("integer"),
                 "status_code": nullable("integer"), "error": nullable("string"),
-                "created_at": {"type": "string", "format": "date-time"}}}}}},
+                "created_at": {"type": "string", "format": "date-time"},
+                "latency_ms": nullable("integer"), "next_retry_at": nullable("string")}}}}},
         "VerificationSettings": {"type": "object", "properties": {
             "object": {"const": "identity.settings"}, "policy": policy.clone(),
             "webhook_secret": desc("string", "Signs deliveries to webhook_url: Verity-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">"),

@@ -102,3 +102,18 @@ pub async fn deliveries(
     let ds = s.store.deliveries(&caller.tenant_id, &r.id).await?;
     Ok(Json(v::webhook::deliveries_json(&ds)))
 }
+
+/// Sends a verification's delivery again (the same event, to its `webhook_url`, or a hosted
+/// check's result to the partner's webhook).
+pub async fn redeliver(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, delivery)): Path<(String, String)>,
+) -> ApiResult<(axum::http::StatusCode, Json<Value>)> {
+    let r = fetch::<Verification>(&s, &caller.tenant_id, &id).await?;
+    let event = v::webhook::redeliver(&s, &r, &delivery).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(serde_json::json!({"queued": true, "event_id": format!("evt_{event}")})),
+    ))
+}

@@ -175,8 +175,19 @@ pub async fn deliveries(
             json!({
                 "id": d.id, "eventId": d.event_id, "attempt": d.attempt, "statusCode": d.status_code,
                 "error": d.error, "createdAt": verity_store::time::format_ms(d.created_at),
+                "latencyMs": d.latency_ms, "nextRetryAt": d.next_retry_at.map(verity_store::time::format_ms),
             })
         })
         .collect();
     Ok(Json(json!({"items": items})))
+}
+
+/// Sends a delivery's event again (a new series of attempts, the same event id).
+pub async fn redeliver(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path((id, delivery)): Path<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let event = crate::events::redeliver(&s, &caller.tenant_id, &id, &delivery).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({"queued": true, "eventId": event}))))
 }

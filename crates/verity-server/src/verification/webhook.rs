@@ -96,6 +96,44 @@ pub async fn queue_event(s: &AppState, r: &Resource, event_type: &str) -> Result
     Ok(())
 }
 
+/// Queues a verification's delivery `delivery_id` again (the same event); answers the event id.
+pub async fn redeliver(s: &AppState, r: &Resource, delivery_id: &str) -> crate::error::ApiResult<String> {
+    let d = s
+        .store
+        .delivery(&r.tenant_id, delivery_id)
+        .await?
+        .filter(|d| d.webhook_id == r.id)
+        .ok_or(crate::error::ApiError::NotFound { what: "delivery" })?;
+    if r.body["mode"] == "hosted" {
+        let url = crate::hosted::partner::load(s, &r.tenant_id).await?.webhook_url.ok_or_else(|| {
+            crate::error::ApiError::invalid(
+                "webhook_url_missing",
+                "the partner settings have no webhook_url",
+                None,
+            )
+        })?;
+        let job = crate::hosted::webhook::DeliverHosted {
+            tenant_id: r.tenant_id.clone(),
+            verification_id: r.id.clone(),
+            event_id: d.event_id.clone(),
+            url,
+        };
+        jobs::enqueue(s, &job, s.config.webhooks.max_attempts).await?;
+    } else {
+        if r.body["webhook_url"].as_str().is_none() {
+            return Err(crate::error::ApiError::NotFound { what: "webhook_url" });
+        }
+        let job = DeliverVerification {
+            tenant_id: r.tenant_id.clone(),
+            verification_id: r.id.clone(),
+            event_id: d.event_id.clone(),
+        };
+        jobs::enqueue(s, &job, s.config.webhooks.max_attempts).await?;
+    }
+    s.wake.notify_waiters();
+    Ok(d.event_id)
+}
+
 /// One attempt.
 async fn deliver(s: &AppState, job: &DeliverVerification, attempt: Attempt) -> Result<(), JobError> {
     let tenant = job.tenant_id.as_str();
@@ -142,30 +180,33 @@ pub async fn send_logged(
     attempt: Attempt,
 ) -> Result<(), JobError> {
     let timeout = std::time::Duration::from_secs(s.config.webhooks.timeout_secs);
+    let started = std::time::Instant::now();
     let result =
         crate::outbound::post_json(sent.url, sent.user_agent, headers, body, timeout, s.outbound.clone())
             .await;
+    let latency_ms = started.elapsed().as_millis() as i64;
     let (status, error) = match &result {
         Ok(code) => (Some(*code as i64), (!(200..300).contains(code)).then(|| format!("HTTP {code}"))),
         Err(e) => (None, Some(e.clone())),
     };
+    let n = attempt.number;
+    let retry_after = s.config.webhooks.backoff_base_ms.saturating_mul(1i64 << (n - 1).clamp(0, 20));
     let logged = Delivery {
         id: new_id(),
         webhook_id: sent.owner.to_string(),
         event_id: sent.event_id.to_string(),
-        attempt: attempt.number,
+        attempt: n,
         status_code: status,
         error: error.clone(),
         created_at: now_ms(),
+        latency_ms: status.map(|_| latency_ms),
+        next_retry_at: (error.is_some() && !attempt.is_last()).then(|| now_ms() + retry_after),
     };
     let _ = s.store.insert_delivery(tenant, &logged).await;
     match error {
         None => Ok(()),
-        Some(err) => {
-            let n = attempt.number;
-            let after = s.config.webhooks.backoff_base_ms.saturating_mul(1i64 << (n - 1).clamp(0, 20));
-            Err(JobError::Transient { after_ms: after, error: err })
-        }
+        Some(err) if attempt.is_last() => Err(JobError::Permanent(err)),
+        Some(err) => Err(JobError::Transient { after_ms: retry_after, error: err }),
     }
 }
 
@@ -177,6 +218,7 @@ pub fn deliveries_json(ds: &[Delivery]) -> Value {
             json!({
                 "id": d.id, "event_id": format!("evt_{}", d.event_id), "attempt": d.attempt,
                 "status_code": d.status_code, "error": d.error, "created_at": format_ms(d.created_at),
+                "latency_ms": d.latency_ms, "next_retry_at": d.next_retry_at.map(format_ms),
             })
         })
         .collect();

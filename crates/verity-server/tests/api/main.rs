@@ -258,6 +258,7 @@ mod browser;
 mod checks;
 mod complycube_flow;
 mod dashboard;
+mod dashboard_admin;
 mod dashboard_browser;
 mod hardening;
 mod hosted;

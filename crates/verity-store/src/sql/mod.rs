@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Row};
 
+mod deliveries;
 mod fingerprints;
 mod list;
 mod rows;
@@ -459,45 +460,15 @@ impl Storage for SqlStore {
     }
 
     async fn insert_delivery(&self, tenant_id: &str, d: &Delivery) -> Result<()> {
-        sqlx::query(&self.q(
-            "INSERT INTO webhook_deliveries (id, tenant_id, webhook_id, event_id, attempt, status_code, error, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        ))
-        .bind(&d.id)
-        .bind(tenant_id)
-        .bind(&d.webhook_id)
-        .bind(&d.event_id)
-        .bind(d.attempt)
-        .bind(d.status_code)
-        .bind(&d.error)
-        .bind(d.created_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        deliveries::insert(self, tenant_id, d).await
     }
 
     async fn deliveries(&self, tenant_id: &str, webhook_id: &str) -> Result<Vec<Delivery>> {
-        let rows = sqlx::query(&self.q(
-            "SELECT id, webhook_id, event_id, attempt, status_code, error, created_at FROM webhook_deliveries \
-             WHERE tenant_id = ? AND webhook_id = ? ORDER BY created_at DESC, id DESC LIMIT 100",
-        ))
-        .bind(tenant_id)
-        .bind(webhook_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Delivery {
-                    id: r.try_get("id")?,
-                    webhook_id: r.try_get("webhook_id")?,
-                    event_id: r.try_get("event_id")?,
-                    attempt: r.try_get("attempt")?,
-                    status_code: r.try_get("status_code")?,
-                    error: r.try_get("error")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
+        deliveries::of(self, tenant_id, webhook_id).await
+    }
+
+    async fn delivery(&self, tenant_id: &str, id: &str) -> Result<Option<Delivery>> {
+        deliveries::one(self, tenant_id, id).await
     }
 
     async fn insert_fingerprint(&self, f: &FingerprintRow) -> Result<()> {
