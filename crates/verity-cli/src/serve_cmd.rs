@@ -189,17 +189,8 @@ pub fn keys(cmd: &KeysCommand, args: &ServeArgs, models_dir: &Path) -> Result<Va
                             t.id
                         }
                     };
-                let key = verity_server::ids::new_api_key();
-                let k = verity_store::ApiKey {
-                    id: verity_server::ids::new_id(),
-                    tenant_id: tenant_id.clone(),
-                    name: name.clone(),
-                    prefix: key[..10].to_string(),
-                    key_hash: verity_server::ids::key_hash(&key),
-                    created_at: now,
-                    revoked_at: None,
-                };
-                store.create_key(&k).await.map_err(db)?;
+                let (k, key) =
+                    verity_server::auth::create_key(store.as_ref(), &tenant_id, name).await.map_err(db)?;
                 Ok(json!({"id": k.id, "name": name, "tenantId": tenant_id, "prefix": k.prefix, "key": key,
                           "note": "shown once: only a hash is stored"}))
             }

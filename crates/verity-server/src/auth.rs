@@ -204,6 +204,26 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// Creates an API key of `tenant`; answers it and the secret (shown once: only its hash is kept).
+pub async fn create_key(
+    store: &dyn verity_store::Storage,
+    tenant: &str,
+    name: &str,
+) -> Result<(verity_store::ApiKey, String), verity_store::StoreError> {
+    let key = crate::ids::new_api_key();
+    let k = verity_store::ApiKey {
+        id: crate::ids::new_id(),
+        tenant_id: tenant.to_string(),
+        name: name.to_string(),
+        prefix: key[..10].to_string(),
+        key_hash: key_hash(&key),
+        created_at: verity_store::time::now_ms(),
+        revoked_at: None,
+    };
+    store.create_key(&k).await?;
+    Ok((k, key))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

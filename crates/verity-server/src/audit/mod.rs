@@ -159,6 +159,8 @@ fn walk(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<Value>) 
                 match (x, y) {
                     (Some(x), Some(y)) => walk(x, y, path, out),
                     (None, Some(y)) if y.is_object() => walk(&Value::Object(empty.clone()), y, path, out),
+                    // A field added empty is no change worth telling.
+                    (None, Some(Value::Null)) => {}
                     (None, Some(y)) => {
                         out.push(json!({"action": "add", "path": path, "old": null, "new": text(y)}))
                     }
@@ -188,18 +190,47 @@ fn walk(old: &Value, new: &Value, path: &mut Vec<String>, out: &mut Vec<Value>) 
 
 /// The entry of one change of `r` (`action`: create, update, delete) by `actor`.
 pub fn entry(actor: &Actor, action: &str, r: &Resource, diff: Vec<Value>) -> Resource {
+    entry_about(actor, action, &r.tenant_id, &r.kind, &public_id(r), r.client_id.clone(), diff)
+}
+
+fn entry_about(
+    actor: &Actor,
+    action: &str,
+    tenant: &str,
+    resource_type: &str,
+    resource_id: &str,
+    client_id: Option<String>,
+    diff: Vec<Value>,
+) -> Resource {
     let body = json!({
         "memberId": actor.member_id,
         "memberEmail": actor.member_email,
         "apiKeyId": actor.api_key_id,
-        "resourceType": r.kind,
-        "resourceId": public_id(r),
-        "clientId": r.client_id,
+        "resourceType": resource_type,
+        "resourceId": resource_id,
+        "clientId": client_id,
         "trigger": actor.trigger,
         "action": action,
         "diff": diff,
     });
-    crate::resources::new_resource::<AuditLog>(&r.tenant_id, r.client_id.clone(), body)
+    crate::resources::new_resource::<AuditLog>(tenant, client_id, body)
+}
+
+/// Records a change of something that is not a resource (an API key, a dashboard user) by the
+/// actor in scope.
+pub async fn note(
+    store: &dyn verity_store::Storage,
+    tenant: &str,
+    resource_type: &str,
+    resource_id: &str,
+    action: &str,
+    diff: Vec<Value>,
+) {
+    let Some(actor) = current() else { return };
+    let e = entry_about(&actor, action, tenant, resource_type, resource_id, None, diff);
+    if let Err(err) = store.insert(&e).await {
+        tracing::error!(resource = %resource_id, error = %err, "cannot write the audit log entry");
+    }
 }
 
 /// Whether changes of this kind are audited.

@@ -10,9 +10,11 @@ use super::session::Viewer;
 /// Which part of the dashboard a page belongs to (highlighted in the navigation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Section {
+    Overview,
     Cases,
     Webhooks,
     Audit,
+    Settings,
 }
 
 fn head(title: &str) -> Markup {
@@ -29,8 +31,13 @@ fn head(title: &str) -> Markup {
 
 /// A page of the signed-in dashboard.
 pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Html<String> {
-    let nav =
-        [(Section::Cases, "/dashboard/cases", "Cases"), (Section::Audit, "/dashboard/audit", "Audit log")];
+    let nav = [
+        (Section::Overview, "/dashboard/overview", "Overview"),
+        (Section::Cases, "/dashboard/cases", "Cases"),
+        (Section::Webhooks, "/dashboard/webhooks", "Webhooks"),
+        (Section::Audit, "/dashboard/audit", "Audit log"),
+        (Section::Settings, "/dashboard/settings", "Settings"),
+    ];
     Html(
         html! {
             (DOCTYPE)

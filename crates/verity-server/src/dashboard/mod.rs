@@ -10,8 +10,10 @@ mod cases;
 mod evidence;
 mod files;
 mod layout;
+mod overview;
 pub mod review;
 pub mod session;
+mod settings;
 pub mod users;
 mod webhooks;
 
@@ -132,14 +134,17 @@ pub fn percent_encode(s: &str) -> String {
 async fn headers(req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     let h = resp.headers_mut();
+    // A page that sets its own policy (the capture page's preview) keeps it.
     let set = |h: &mut axum::http::HeaderMap, k: header::HeaderName, v: &'static str| {
-        h.insert(k, HeaderValue::from_static(v));
+        if !h.contains_key(&k) {
+            h.insert(k, HeaderValue::from_static(v));
+        }
     };
-    set(h, header::CACHE_CONTROL, "no-store, private");
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store, private"));
     set(
         h,
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-src 'self'; form-action 'self'; \
          frame-ancestors 'none'; base-uri 'none'",
     );
     set(h, header::X_FRAME_OPTIONS, "DENY");
@@ -167,6 +172,14 @@ pub fn router() -> Router<AppState> {
         .route("/dashboard/cases/{kind}/{id}/files/{name}", get(files::download))
         .route("/dashboard/cases/{kind}/{id}/review", post(review::review))
         .route("/dashboard/audit", get(audit_log::list))
+        .route("/dashboard/overview", get(overview::show))
+        .route("/dashboard/settings", get(settings::show))
+        .route("/dashboard/settings/preview", get(settings::preview))
+        .route("/dashboard/settings/partner", post(settings::save_partner))
+        .route("/dashboard/settings/keys", post(settings::create_key))
+        .route("/dashboard/settings/keys/{id}/revoke", post(settings::revoke_key))
+        .route("/dashboard/settings/users", post(settings::add_member))
+        .route("/dashboard/settings/users/{id}/{change}", post(settings::set_member))
         .route("/dashboard/webhooks", get(webhooks::list))
         .route("/dashboard/webhooks/{id}", get(webhooks::show))
         .route("/dashboard/webhooks/{id}/deliveries/{delivery}/redeliver", post(webhooks::redeliver))

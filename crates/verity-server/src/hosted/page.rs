@@ -258,6 +258,35 @@ pub async fn page(
     resp
 }
 
+/// The page as `settings` would show it, for the dashboard's preview of a theme: the first
+/// screen of a capture that cannot be submitted (no session), framable by the dashboard only.
+pub fn preview(s: &AppState, settings: &Settings, lang: &str) -> Response {
+    let config = json!({
+        "token": "preview",
+        "lang": lang,
+        "languages": settings.languages,
+        "challenges": ["turn_left", "smile"],
+        "success_url": null,
+        "cancel_url": null,
+        "intro_text": settings.theme.intro_text,
+        "title": settings.theme.title,
+        "retention_days": settings.retention_days,
+        "record_ms": RECORD_MS,
+        "max_video_bytes": s.config.limits.video_body_bytes,
+        "max_photo_bytes": s.config.hosted.photo_bytes,
+    });
+    let (html, nonce) = render(settings, lang, config);
+    let mut resp = (StatusCode::OK, html).into_response();
+    page_headers(&mut resp, &nonce);
+    if let Some(csp) = resp.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()) {
+        if let Ok(v) = HeaderValue::from_str(&format!("{csp}; frame-ancestors 'self'")) {
+            resp.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    resp.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    resp
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -252,6 +252,12 @@ fn validate(s: &AppState, st: &Settings) -> ApiResult<()> {
 /// puts a field back to its default).
 pub async fn update(State(s): State<AppState>, caller: Caller, body: Bytes) -> ApiResult<Json<Value>> {
     let patch = json_object(&body)?;
+    Ok(Json(render(&apply(&s, &caller.tenant_id, patch).await?)))
+}
+
+/// Checks a partial change of a tenant's settings and stores it (the API's and the dashboard's
+/// way); answers the settings as they are now.
+pub async fn apply(s: &AppState, tenant: &str, patch: Map<String, Value>) -> ApiResult<Settings> {
     reject_unknown(
         &patch,
         &[
@@ -273,18 +279,17 @@ pub async fn update(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
             &["title", "logo", "primary_color", "background_color", "text_color", "intro_text", "texts"],
         )?;
     }
-    let tenant = caller.tenant_id.as_str();
     let id = id_of(tenant);
     // The stored patch (only what the tenant set), merged over the defaults to validate.
     let apply = |stored: &mut Map<String, Value>| -> ApiResult<Settings> {
         crate::resources::merge_patch(stored, patch.clone());
-        let mut merged = serde_json::to_value(Settings::defaults(&s)).unwrap_or_default();
+        let mut merged = serde_json::to_value(Settings::defaults(s)).unwrap_or_default();
         if let Some(m) = merged.as_object_mut() {
             crate::resources::merge_patch(m, stored.clone());
         }
         let st: Settings = serde_json::from_value(merged)
             .map_err(|e| ApiError::invalid("field_type", format!("partner settings: {e}"), None))?;
-        validate(&s, &st)?;
+        validate(s, &st)?;
         Ok(st)
     };
     if s.store.get(tenant, PartnerSettings::KIND, &id).await?.is_none() {
@@ -294,15 +299,15 @@ pub async fn update(State(s): State<AppState>, caller: Caller, body: Bytes) -> A
         r.id = id.clone();
         // A concurrent first write: fall through to the read-modify-write below.
         if s.store.insert(&r).await.is_ok() {
-            return Ok(Json(render(&load(&s, tenant).await?)));
+            return load(s, tenant).await;
         }
     }
-    modify::<PartnerSettings, _>(&s, tenant, &id, |r| {
+    modify::<PartnerSettings, _>(s, tenant, &id, |r| {
         let mut stored = r.body.as_object().cloned().unwrap_or_default();
         apply(&mut stored)?;
         r.body = Value::Object(stored);
         Ok(())
     })
     .await?;
-    Ok(Json(render(&load(&s, tenant).await?)))
+    load(s, tenant).await
 }

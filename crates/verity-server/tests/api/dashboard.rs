@@ -204,6 +204,13 @@ fn a_reviewer_signs_in_and_reads_the_cases_of_their_tenant_only() {
     assert_eq!(only("risk=low"), (true, false));
     assert_eq!(only("subject=u-42"), (true, false), "metadata.user_id");
     assert_eq!(only("from=2000-01-01&to=2000-12-31"), (false, false));
+    let glance = web.get("/dashboard/overview");
+    assert_eq!(glance.status, 200);
+    assert!(
+        glance.text.contains("2 cases, 2 decided") && glance.text.contains("Clear: 2 (100%)"),
+        "{}",
+        glance.text
+    );
     assert_eq!(web.get("/dashboard/cases?outcome=maybe").status, 400);
     assert_eq!(web.get("/dashboard/cases?from=yesterday").status, 400);
 

@@ -11,6 +11,7 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     let app = TestApp::new();
     let key = app.key("acme");
     user_of(&app, &key, "ana@acme.example", "reviewer");
+    user_of(&app, &key, "root@acme.example", "admin");
     let (ver, check) = two_cases(&app, &key);
     // A rejected one too: another person's selfie.
     let (front, country) = super::verify::passport("Abdullah_Gul_0001", super::verify::valid_for_an_adult);
@@ -110,4 +111,28 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     tablet.click("button.primary");
     tablet.wait("the cases", "document.querySelector('table.cases')", 20);
     tablet.screenshot_in("dashboard", "10-cases-tablet");
+
+    // An admin: settings with the capture page's preview, the audit log, webhooks.
+    let admin = driver.session(&[], 1280, 900);
+    admin.go(&format!("{}/dashboard/login", app.base));
+    admin.type_text("#email", "root@acme.example");
+    admin.type_text("#password", PASSWORD);
+    admin.click("button.primary");
+    admin.wait("the cases", "document.querySelector('table.cases')", 20);
+    admin.go(&format!("{}/dashboard/overview", app.base));
+    admin.wait("the charts", "document.querySelector('svg.bars')", 20);
+    admin.screenshot_in("dashboard", "14-overview");
+    admin.go(&format!("{}/dashboard/settings", app.base));
+    admin.wait(
+        "the preview",
+        "(() => { const f = document.querySelector('iframe'); return f && f.contentDocument && f.contentDocument.querySelector('button'); })()",
+        20,
+    );
+    admin.screenshot_in("dashboard", "11-settings");
+    admin.go(&format!("{}/dashboard/audit", app.base));
+    admin.wait("the audit log", "document.querySelector('table.audit')", 20);
+    admin.screenshot_in("dashboard", "12-audit-log");
+    admin.go(&format!("{}/dashboard/webhooks", app.base));
+    admin.wait("the webhooks", "document.querySelector('h1')", 20);
+    admin.screenshot_in("dashboard", "13-webhooks");
 }
