@@ -68,6 +68,7 @@ fn result(
                 },
             },
         }),
+        evidence: None,
     }
 }
 

@@ -13,6 +13,7 @@ use verity_liveness::{Challenge, Status, VideoLimits};
 use crate::both;
 use crate::duplicates::{Fingerprint, ImageHash};
 use crate::engines::{FaceChecks, LivenessFacts, SelfieFacts};
+use crate::verify::evidence::{ChallengeMark, Evidence, LivenessMarks};
 use crate::{CheckResult, Outcome};
 
 /// `result.breakdown` and `result.signals` of an identity check.
@@ -127,7 +128,12 @@ pub fn identity_check_kept(
     selfie_bytes: &[u8],
     document_front: &[u8],
 ) -> (IdentityResult, Option<Fingerprint>, Option<Fingerprint>) {
-    let (selfie, portrait) = both(|| faces.selfie(selfie_bytes), || faces.portrait(document_front));
+    let (selfie, portrait) = both(|| faces.selfie(selfie_bytes), || faces.portrait_marked(document_front));
+    let mut evidence = Evidence::default();
+    let portrait = portrait.map(|(e, marks)| {
+        evidence.faces.extend(marks);
+        e
+    });
     let document =
         portrait.as_ref().ok().map(|e| Fingerprint { portrait: Some(e.0.clone()), ..Default::default() });
     match selfie {
@@ -141,7 +147,19 @@ pub fn identity_check_kept(
                 )],
                 ..Default::default()
             };
-            (assess_identity(faces, s, portrait), Some(photo), document)
+            evidence.faces.extend(s.marks.iter().cloned());
+            if let LivenessFacts::Assessed(p) = &s.liveness {
+                evidence.liveness = Some(LivenessMarks {
+                    score: p.score,
+                    signals: serde_json::to_value(&p.signals).unwrap_or_default(),
+                    challenges: Vec::new(),
+                    duration_ms: None,
+                    best_frame_at_ms: None,
+                });
+            }
+            let mut result = assess_identity(faces, s, portrait);
+            result.evidence = Some(Box::new(evidence));
+            (result, Some(photo), document)
         }
         Err(e) => (CheckResult::not_processed(format!("live photo cannot be read: {e}")), None, document),
     }
@@ -216,6 +234,7 @@ pub fn assess_identity(
             },
             signals,
         }),
+        evidence: None,
     }
 }
 
@@ -228,13 +247,35 @@ pub fn enhanced_identity_check(
     limits: &VideoLimits,
     document_front: &[u8],
 ) -> EnhancedIdentityResult {
-    let (v, portrait) = both(|| faces.video(video, challenges, limits), || faces.portrait(document_front));
+    let (v, portrait) =
+        both(|| faces.video(video, challenges, limits), || faces.portrait_marked(document_front));
+    let mut evidence = Evidence::default();
+    let portrait = portrait.map(|(e, marks)| {
+        evidence.faces.extend(marks);
+        e
+    });
     let v = match v {
         Ok(v) => v,
         Err(e) => return CheckResult::not_processed(format!("live video not assessed: {e}")),
     };
     let mut reasons = Vec::new();
     let rep = v.report;
+    evidence.liveness = Some(LivenessMarks {
+        score: rep.score,
+        signals: serde_json::to_value(&rep.signals).unwrap_or_default(),
+        challenges: rep
+            .challenges
+            .iter()
+            .map(|c| ChallengeMark {
+                name: c.name.to_string(),
+                passed: c.passed,
+                met_at_ms: c.at_ms,
+                prompted_at_ms: None,
+            })
+            .collect(),
+        duration_ms: Some((rep.video.duration_s * 1000.0).round() as u64),
+        best_frame_at_ms: Some(rep.best_frame.at_ms),
+    });
     let (integrity, portrait) = integrity(portrait, &mut reasons);
     let (facial_similarity, scores) =
         similarity(faces, Some(&v.embedding), portrait.as_ref(), "the video's face", &mut reasons);
@@ -268,5 +309,6 @@ pub fn enhanced_identity_check(
             },
             signals: rep.signals,
         }),
+        evidence: Some(Box::new(evidence)),
     }
 }

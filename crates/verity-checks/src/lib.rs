@@ -33,12 +33,27 @@ pub struct CheckResult<D> {
     pub reasons: Vec<String>,
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub details: Option<D>,
+    /// What a reviewer sees of the engines' facts (faces, the MRZ as read, liveness): kept
+    /// with the check, not part of its result.
+    #[serde(skip)]
+    pub evidence: Option<Box<verify::evidence::Evidence>>,
 }
 
 impl<D> CheckResult<D> {
     /// A check that could not run, and why.
     pub fn not_processed(reason: impl Into<String>) -> Self {
-        Self { outcome: Outcome::NotProcessed, reasons: vec![reason.into()], details: None }
+        Self { outcome: Outcome::NotProcessed, reasons: vec![reason.into()], details: None, evidence: None }
+    }
+}
+
+/// A result that may carry evidence for a reviewer.
+pub trait WithEvidence {
+    fn take_evidence(&mut self) -> Option<verify::evidence::Evidence>;
+}
+
+impl<D> WithEvidence for CheckResult<D> {
+    fn take_evidence(&mut self) -> Option<verify::evidence::Evidence> {
+        self.evidence.take().map(|e| *e)
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use verity_checks::document::{CheckOptions, Declared};
-use verity_checks::{CheckKind, CheckResult, Outcome};
+use verity_checks::{CheckKind, CheckResult, Outcome, WithEvidence};
 use verity_store::time::now_ms;
 use verity_store::{ListQuery, Resource};
 
@@ -43,8 +43,9 @@ impl JobKind for RunCheck {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        match evaluate(s, tenant, &check).await {
-            Ok(result) => complete(s, tenant, id, result, started).await,
+        let mut evidence = None;
+        match evaluate(s, tenant, &check, &mut evidence).await {
+            Ok(result) => complete(s, tenant, id, result, evidence, started).await,
             Err(e) => {
                 let last = attempt.is_last() || matches!(e, JobError::Permanent(_));
                 if last {
@@ -68,6 +69,7 @@ async fn complete(
     tenant: &str,
     id: &str,
     mut result: Value,
+    evidence: Option<Value>,
     started: std::time::Instant,
 ) -> Result<(), JobError> {
     let outcome = result["outcome"].as_str().unwrap_or("not_processed").to_string();
@@ -81,6 +83,9 @@ async fn complete(
         }
         c.body["status"] = json!("complete");
         c.body["result"] = result.clone();
+        if evidence.is_some() {
+            Internal::update(c, |i| i.evidence = evidence.clone());
+        }
         Ok(())
     })
     .await;
@@ -136,13 +141,21 @@ async fn file(s: &AppState, r: &Resource, name: &str) -> Result<Option<Vec<u8>>,
     }
 }
 
-/// Runs the pipeline's function on a blocking thread; a panic there is not retried.
-async fn blocking<T: Serialize + Send + 'static>(
+/// Runs the pipeline's function on a blocking thread (a panic there is not retried); its
+/// evidence for a reviewer goes to `evidence`.
+async fn blocking<T: Serialize + WithEvidence + Send + 'static>(
+    evidence: &mut Option<Value>,
     f: impl FnOnce() -> T + Send + 'static,
 ) -> Result<Value, JobError> {
-    tokio::task::spawn_blocking(move || to_json(f()))
-        .await
-        .map_err(|e| JobError::Permanent(format!("the check stopped: {e}")))
+    let (result, kept) = tokio::task::spawn_blocking(move || {
+        let mut r = f();
+        let kept = r.take_evidence().and_then(|e| serde_json::to_value(e).ok());
+        (to_json(r), kept)
+    })
+    .await
+    .map_err(|e| JobError::Permanent(format!("the check stopped: {e}")))?;
+    *evidence = kept;
+    Ok(result)
 }
 
 /// What the document resource and the client declare.
@@ -228,8 +241,14 @@ async fn enrolled_faces(
     }
 }
 
-/// The check's result as stored, or an error (whose kind says whether to retry).
-async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value, JobError> {
+/// The check's result as stored, or an error (whose kind says whether to retry); what the
+/// engines saw, for a reviewer, goes to `evidence`.
+async fn evaluate(
+    s: &AppState,
+    tenant: &str,
+    check: &Resource,
+    evidence: &mut Option<Value>,
+) -> Result<Value, JobError> {
     let Some(kind) = check.body["type"].as_str().and_then(CheckKind::parse) else {
         return Ok(not_processed(&format!("unknown check type {}", check.body["type"])));
     };
@@ -261,7 +280,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             let Some(selfie) = file(s, &photo, "photo").await? else {
                 return Ok(not_processed("the live photo has no file"));
             };
-            let (result, kept_photo, kept_portrait) = tokio::task::spawn_blocking(move || {
+            let (mut result, kept_photo, kept_portrait) = tokio::task::spawn_blocking(move || {
                 verity_checks::identity::identity_check_kept(faces.as_ref(), &selfie, &front)
             })
             .await
@@ -281,6 +300,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                     }
                 }
             }
+            *evidence = result.take_evidence().and_then(|e| serde_json::to_value(e).ok());
             Ok(to_json(result))
         }
         CheckKind::FaceAuthenticationCheck => {
@@ -304,7 +324,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                     }
                 }
             }
-            blocking(move || {
+            blocking(evidence, move || {
                 verity_checks::face_auth::face_authentication_check(
                     faces.as_ref(),
                     &probe,
@@ -327,7 +347,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
             let client = fetch::<Client>(s, tenant, &field("clientId")).await.ok();
             let declared = declared_of(&doc, client.as_ref());
             let opts = document_options(&check.body["options"]);
-            blocking(move || {
+            blocking(evidence, move || {
                 verity_checks::document::document_check(
                     reader.as_ref(),
                     &front,
@@ -363,7 +383,7 @@ async fn evaluate(s: &AppState, tenant: &str, check: &Resource) -> Result<Value,
                 })
                 .unwrap_or_default();
             let limits = crate::routes::videos::video_limits(s);
-            blocking(move || {
+            blocking(evidence, move || {
                 verity_checks::identity::enhanced_identity_check(
                     faces.as_ref(),
                     tmp.path(),

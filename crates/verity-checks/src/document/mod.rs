@@ -284,7 +284,13 @@ pub fn document_check(
             confidence: r.confidence,
         }),
     };
-    CheckResult { outcome: a.outcome, reasons: a.reasons, details: Some(details) }
+    let evidence = ex.mrz().map(|(side, reading)| {
+        Box::new(crate::verify::evidence::Evidence {
+            mrz: Some(crate::verify::evidence::MrzMarks::of(side, reading)),
+            ..Default::default()
+        })
+    });
+    CheckResult { outcome: a.outcome, reasons: a.reasons, details: Some(details), evidence }
 }
 
 #[cfg(test)]

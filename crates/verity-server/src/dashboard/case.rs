@@ -49,7 +49,7 @@ pub async fn show(
                 .unwrap_or_default();
             verification(&r, &policy, &evidence)
         }
-        CaseKind::Check => check(&r),
+        CaseKind::Check => check(&r, &evidence),
     };
     let history = super::audit_log::of_resource(&s, viewer.tenant(), &summary.public_id).await?;
     let sent = match kind {
@@ -309,7 +309,7 @@ pub(super) fn signal_bar(name: &str, v: f64, t: f64, status: &str) -> Markup {
 }
 
 /// A ComplyCube check: its outcome, reasons, breakdown and signals.
-fn check(r: &Resource) -> Markup {
+fn check(r: &Resource, evidence: &Evidence) -> Markup {
     let b = &r.body;
     let result = &b["result"];
     let reasons = result["reasons"].as_array().cloned().unwrap_or_default();
@@ -353,6 +353,14 @@ fn check(r: &Resource) -> Markup {
                     }
                 }
             }
+        }
+        @if let Some(l) = evidence.liveness.as_ref() {
+            @if let Some(d) = l.duration_ms {
+                section aria-label="Live video" { h3 { "Live video" } (super::evidence::timeline(l, d)) }
+            }
+        }
+        @if let Some(m) = &evidence.mrz {
+            section aria-label="Machine-readable zone" { (super::evidence::mrz(m)) }
         }
         section aria-labelledby="breakdown" {
             h2 #breakdown { "Breakdown" }

@@ -108,7 +108,7 @@ pub fn liveness(l: &LivenessMarks) -> Markup {
 }
 
 /// A selfie video's timeline: when each challenge was prompted and met, and the best frame.
-fn timeline(l: &LivenessMarks, duration_ms: u64) -> Markup {
+pub fn timeline(l: &LivenessMarks, duration_ms: u64) -> Markup {
     let d = duration_ms.max(1) as f64;
     let x = |ms: u64| 20.0 + 960.0 * (ms as f64 / d).min(1.0);
     html! {

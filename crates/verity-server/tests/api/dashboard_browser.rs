@@ -96,12 +96,9 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     b.js("window.scrollTo(0, 0); return 0;");
     b.screenshot_in("dashboard", "08-hosted-best-frame");
     b.go(&format!("{}/dashboard/cases/check/{check}", app.base));
-    b.wait(
-        "the images",
-        "[...document.querySelectorAll('.gallery img')].every(i => i.complete && i.naturalWidth > 0)",
-        20,
-    );
-    assert_eq!(b.js("return document.querySelectorAll('.gallery img').length;"), json!(2));
+    b.wait("the images", "document.querySelectorAll('.gallery svg.marked image').length == 2", 20);
+    let subjects = b.js("return document.querySelectorAll('svg.marked rect.face.subject').length;");
+    assert_eq!(subjects, json!(2), "a ComplyCube check's faces are boxed too");
     b.screenshot_in("dashboard", "09-identity-check");
 
     let tablet = driver.session(&[], 820, 1180);
@@ -135,4 +132,80 @@ fn a_reviewer_reads_cases_in_a_real_browser() {
     admin.go(&format!("{}/dashboard/webhooks", app.base));
     admin.wait("the webhooks", "document.querySelector('h1')", 20);
     admin.screenshot_in("dashboard", "13-webhooks");
+}
+
+#[test]
+fn an_admin_reviews_redelivers_and_revokes_in_a_real_browser() {
+    let app = TestApp::new();
+    let key = app.key("acme");
+    user_of(&app, &key, "root@acme.example", "admin");
+    let (hook_url, got) = receiver(vec![]);
+    let w = app.post(
+        "/v1/webhooks",
+        &key,
+        json!({"url": hook_url, "enabled": true, "events": ["check.updated"]}),
+    );
+    let hook = w.body["id"].as_str().expect("id").to_string();
+    let (_, check) = two_cases(&app, &key);
+
+    let driver = Driver::start();
+    let b = driver.session(&[], 1280, 900);
+    b.go(&format!("{}/dashboard/login", app.base));
+    b.type_text("#email", "root@acme.example");
+    b.type_text("#password", PASSWORD);
+    b.click("button.primary");
+    b.wait("the cases", "document.querySelector('table.cases')", 20);
+
+    // Confirm the check with a comment.
+    b.go(&format!("{}/dashboard/cases/check/{check}", app.base));
+    b.wait("the review form", "document.querySelector('form.review')", 20);
+    b.click("form.review input[value=confirm]");
+    b.type_text("#comment", "Same person as on the passport; the photo is live.");
+    b.click("form.review button");
+    b.wait("the review", "document.querySelector('.reviewed')", 20);
+    assert!(b.text(".reviewed").contains("root@acme.example decided confirm"), "{}", b.text(".reviewed"));
+    b.screenshot_in("dashboard", "15-reviewed");
+    assert_eq!(app.get(&format!("/v1/checks/{check}"), &key).body["validation"]["outcome"], "clear");
+
+    // The audit log has it, with the diff.
+    b.go(&format!("{}/dashboard/audit?resource={check}", app.base));
+    b.wait("the audit log", "document.querySelector('table.audit')", 20);
+    let audit = b.text("table.audit");
+    assert!(
+        audit.contains("validateCheck")
+            && audit.contains("root@acme.example")
+            && audit.contains("validation.outcome"),
+        "{audit}"
+    );
+    b.screenshot_in("dashboard", "16-audit-of-a-check");
+
+    // The webhook got check.updated; send it again from its page.
+    for _ in 0..10 {
+        app.run_jobs();
+    }
+    assert_eq!(got.lock().expect("lock").len(), 1);
+    b.go(&format!("{}/dashboard/webhooks/{hook}", app.base));
+    b.wait("the deliveries", "document.querySelector('table.deliveries')", 20);
+    assert!(b.text("table.deliveries").contains("check.updated"));
+    b.click("table.deliveries form.inline button");
+    b.wait("the notice", "document.querySelector('p.notice')", 20);
+    for _ in 0..10 {
+        app.run_jobs();
+    }
+    let sent = got.lock().expect("lock").clone();
+    assert_eq!(sent.len(), 2, "redelivered");
+    assert_eq!(sent[0].0, sent[1].0);
+    b.go(&format!("{}/dashboard/webhooks/{hook}", app.base));
+    b.wait("the deliveries", "document.querySelectorAll('table.deliveries tbody tr').length == 2", 20);
+    b.screenshot_in("dashboard", "17-webhook-deliveries");
+
+    // Revoke the API key.
+    b.go(&format!("{}/dashboard/settings", app.base));
+    b.wait("the keys", "document.querySelector('table.keys')", 20);
+    b.click("table.keys form.inline button");
+    b.wait("the revoked key", "document.querySelector('table.keys .badge.rejected')", 20);
+    b.js("document.getElementById('keys').scrollIntoView(); return 0;");
+    b.screenshot_in("dashboard", "18-key-revoked");
+    let hash = verity_server::ids::key_hash(&key);
+    assert!(app.rt.block_on(app.state.store.key_by_hash(&hash)).expect("q").is_none(), "revoked");
 }
