@@ -333,25 +333,7 @@ fn check(r: &Resource, evidence: &Evidence) -> Markup {
         @if !signals.is_empty() {
             section aria-labelledby="signals" {
                 h2 #signals { "Signals" }
-                table.signals {
-                    thead { tr { th scope="col" { "Signal" } th scope="col" { "Status" } th scope="col" { "Value against threshold" } th scope="col" { "Why" } } }
-                    tbody {
-                        @for (name, s) in &signals {
-                            tr {
-                                td { code { (name) } }
-                                td { (status_badge(s["status"].as_str().unwrap_or(""))) }
-                                td {
-                                    @match (num(&s["value"]), num(&s["threshold"])) {
-                                        (Some(v), Some(t)) => (signal_bar(name, v, t, s["status"].as_str().unwrap_or(""))),
-                                        (Some(v), None) => (format!("{v:.3}")),
-                                        _ => span.muted { "—" },
-                                    }
-                                }
-                                td { (s["reason"].as_str().unwrap_or("")) }
-                            }
-                        }
-                    }
-                }
+                (super::evidence::signals_table(&signals))
             }
         }
         @if let Some(l) = evidence.liveness.as_ref() {

@@ -85,10 +85,17 @@ pub fn liveness(l: &LivenessMarks) -> Markup {
         h3 { "Liveness" }
         (score_bar("Liveness score (0–100)", f64::from(l.score), 100.0, Some(50.0), true))
         @if let Some(d) = l.duration_ms { (timeline(l, d)) }
+        (signals_table(&signals))
+    }
+}
+
+/// Each signal with its status, its value against its threshold (a bar) and the reason.
+pub fn signals_table(signals: &serde_json::Map<String, serde_json::Value>) -> Markup {
+    html! {
         table.signals {
             thead { tr { th scope="col" { "Signal" } th scope="col" { "Status" } th scope="col" { "Value against threshold" } th scope="col" { "Why" } } }
             tbody {
-                @for (name, s) in &signals {
+                @for (name, s) in signals {
                     tr {
                         td { code { (name) } }
                         td { (super::case::status_badge(s["status"].as_str().unwrap_or(""))) }

@@ -238,43 +238,45 @@ pub async fn page(
         Err(e) => return SeedError(e).into_response(),
     };
     let lang = language_of(&settings, wanted, &session_lang);
-    let config = json!({
-        "token": token,
-        "lang": lang,
-        "languages": settings.languages,
-        "challenges": r.body["challenges"],
-        "success_url": r.body["success_url"],
-        "cancel_url": r.body["cancel_url"],
-        "intro_text": settings.theme.intro_text,
-        "title": settings.theme.title,
-        "retention_days": settings.retention_days,
-        "record_ms": RECORD_MS,
-        "max_video_bytes": s.config.limits.video_body_bytes,
-        "max_photo_bytes": s.config.hosted.photo_bytes,
-    });
+    let session = (&r.body["challenges"], &r.body["success_url"], &r.body["cancel_url"]);
+    let config = page_config(&s, &settings, &lang, &token, session);
     let (html, nonce) = render(&settings, &lang, config);
     let mut resp = (StatusCode::OK, html).into_response();
     page_headers(&mut resp, &nonce);
     resp
 }
 
-/// The page as `settings` would show it, for the dashboard's preview of a theme: the first
-/// screen of a capture that cannot be submitted (no session), framable by the dashboard only.
-pub fn preview(s: &AppState, settings: &Settings, lang: &str) -> Response {
-    let config = json!({
-        "token": "preview",
+/// What the page's script is told: the session (its token, prompts, success and cancel URLs),
+/// the partner's words and the limits.
+fn page_config(
+    s: &AppState,
+    settings: &Settings,
+    lang: &str,
+    token: &str,
+    session: (&serde_json::Value, &serde_json::Value, &serde_json::Value),
+) -> serde_json::Value {
+    json!({
+        "token": token,
         "lang": lang,
         "languages": settings.languages,
-        "challenges": ["turn_left", "smile"],
-        "success_url": null,
-        "cancel_url": null,
+        "challenges": session.0,
+        "success_url": session.1,
+        "cancel_url": session.2,
         "intro_text": settings.theme.intro_text,
         "title": settings.theme.title,
         "retention_days": settings.retention_days,
         "record_ms": RECORD_MS,
         "max_video_bytes": s.config.limits.video_body_bytes,
         "max_photo_bytes": s.config.hosted.photo_bytes,
-    });
+    })
+}
+
+/// The page as `settings` would show it, for the dashboard's preview of a theme: the first
+/// screen of a capture that cannot be submitted (no session), framable by the dashboard only.
+pub fn preview(s: &AppState, settings: &Settings, lang: &str) -> Response {
+    let prompts = json!(["turn_left", "smile"]);
+    let null = serde_json::Value::Null;
+    let config = page_config(s, settings, lang, "preview", (&prompts, &null, &null));
     let (html, nonce) = render(settings, lang, config);
     let mut resp = (StatusCode::OK, html).into_response();
     page_headers(&mut resp, &nonce);
