@@ -137,8 +137,11 @@ pub(super) fn unsure_fields(
     let mut low: Vec<String> = Vec::new();
     let mut unchecked_min_p = 1.0f32;
     for f in &m.fields {
-        let is_protected =
-            protected.contains(&f.name) || f.name.starts_with("optional_data") || f.name == "personal_number";
+        // Optional data is protected only where a check digit covers it (TD3's personal number,
+        // a composite); a visa's has none.
+        let covered = protected.contains(&"composite") || protected.contains(&"personal_number");
+        let is_protected = protected.contains(&f.name)
+            || ((f.name.starts_with("optional_data") || f.name == "personal_number") && covered);
         let Some(line) = lines.get(f.line) else { continue };
         let mut ambiguous = false;
         for p in f.start..f.end.min(line.chars.len()) {
@@ -158,11 +161,81 @@ pub(super) fn unsure_fields(
                 c.p < UNCHECKED_MIN_P || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
             };
         }
+        if f.name.contains("name") {
+            ambiguous |= short_tail(&line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())]);
+        }
+        if let Some(check) = m.checks.iter().find(|c| c.name == f.name && c.line == f.line) {
+            ambiguous |= colliding_pair(f.start..f.end.min(line.chars.len()), check, lines, &validated);
+        }
         if ambiguous {
             low.push(f.name.to_string());
         }
     }
     (low, unchecked_min_p)
+}
+
+/// Whether a name field ends in a short word (one or two letters) that touches the field's end,
+/// read with any doubt: where the name has ended, the format puts fillers, and a filler run misread
+/// as letters looks just like this. (A severe synthetic visa read `…ANGEL<<<` as `…ANGEL<KC`, the
+/// letters at 0.75 and 0.70.) A real name cut at the field's end rarely leaves so short a word, and
+/// then only its validity is lost, not its reading.
+fn short_tail(field: &[crate::ctc::CharRead]) -> bool {
+    const SURE: f32 = 0.9;
+    let Some(last_filler) = field.iter().rposition(|c| c.ch == '<') else { return false };
+    let tail = &field[last_filler + 1..];
+    !tail.is_empty() && tail.len() <= 2 && tail.iter().any(|c| c.p < SURE)
+}
+
+/// A character's value in a check digit's sum (`None` outside the MRZ set).
+fn check_value(c: char) -> Option<i32> {
+    match c {
+        '0'..='9' => Some(c as i32 - '0' as i32),
+        'A'..='Z' => Some(c as i32 - 'A' as i32 + 10),
+        '<' => Some(0),
+        _ => None,
+    }
+}
+
+/// Whether two plausible misreads (each a runner-up ≥ [`AMBIGUOUS_SAME_WEIGHT`], or any
+/// runner-up of a character read under [`UNCHECKED_MIN_P`]) in a field and its check digit
+/// change the weighted sum by amounts that cancel modulo 10: the check digit passes for both
+/// readings, so it cannot tell which is printed. (A severe synthetic visa read its number
+/// `I011R26I` as `1011R261`, each `1` with `I` as runner-up at 0.19 and 0.34: at weights 7 and 3
+/// the two changes cancel.)
+fn colliding_pair(
+    field: std::ops::Range<usize>,
+    check: &verity_mrz::Check,
+    lines: &[ReadLine],
+    validated: &impl Fn(usize, usize) -> bool,
+) -> bool {
+    const WEIGHTS: [i32; 3] = [7, 3, 1];
+    let Some(line) = lines.get(check.line) else { return false };
+    let start = field.start;
+    // Each plausible change's effect on (sum − check digit) modulo 10.
+    let mut deltas: Vec<(usize, i32)> = Vec::new();
+    let positions = field.clone().chain(std::iter::once(check.position));
+    for p in positions {
+        let Some(c) = line.chars.get(p) else { continue };
+        if validated(check.line, p) {
+            continue;
+        }
+        let Some(v) = check_value(c.ch) else { continue };
+        let weight = if p == check.position { -1 } else { WEIGHTS[(p - start) % 3] };
+        for &(alt, pa) in &c.alts {
+            if pa < AMBIGUOUS_SAME_WEIGHT && c.p >= UNCHECKED_MIN_P {
+                continue;
+            }
+            let Some(va) = check_value(alt) else { continue };
+            let d = (weight * (va - v)).rem_euclid(10);
+            if d != 0 {
+                deltas.push((p, d));
+            }
+        }
+    }
+    deltas
+        .iter()
+        .enumerate()
+        .any(|(i, a)| deltas[i + 1..].iter().any(|b| b.0 != a.0 && (a.1 + b.1) % 10 == 0))
 }
 
 /// Checks that pass, and whether everything passes.

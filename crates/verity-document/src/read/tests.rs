@@ -97,3 +97,64 @@ fn a_runner_up_the_check_digit_cannot_tell_apart_makes_the_field_unsure() {
     assert!(low.iter().any(|f| f.contains("name")), "{low:?}");
     assert!((min_p - 0.99).abs() < 1e-6);
 }
+
+#[test]
+fn two_runner_ups_whose_changes_cancel_in_the_check_digit_make_the_field_unsure() {
+    let l1 = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+    let l2 = line("L898902C36UTO7408122F1204159ZE184226B<<<<<10", 0.99);
+    let m = parse(&[l1.clone(), l2.clone()], today()).expect("parses");
+    // Number L898902C3, check digit 6. "8" (weight 3) with runner-up "B" (+3 → +9) and "0"
+    // (weight 1) with runner-up "1" (+1): "LB98912C3" passes the same check digit.
+    let with = |alt5: char, p: f32| {
+        let mut l = l2.clone();
+        l.chars[1].p = 0.8;
+        l.chars[1].alts = vec![('B', p)];
+        l.chars[5].p = 0.7;
+        l.chars[5].alts = vec![(alt5, p.max(0.3))];
+        l
+    };
+    assert_eq!(unsure_fields(&m, &[l1.clone(), with('1', 0.2)], |_, _| false).0, vec!["document_number"]);
+    // Changes that do not cancel (+9 and +2): the check digit would catch the pair.
+    assert!(unsure_fields(&m, &[l1.clone(), with('2', 0.2)], |_, _| false).0.is_empty());
+    // A runner-up too unlikely to be what is printed does not count.
+    let mut weak = with('1', 0.2);
+    weak.chars[1].alts = vec![('B', 0.02)];
+    assert!(unsure_fields(&m, &[l1.clone(), weak], |_, _| false).0.is_empty());
+    // The check digit itself is one of the two: "0" → "1" (+1) against the check digit 6 with
+    // "7" as runner-up (+1 there too).
+    let mut digit = l2.clone();
+    digit.chars[5].p = 0.7;
+    digit.chars[5].alts = vec![('1', 0.3)];
+    digit.chars[9].p = 0.75;
+    digit.chars[9].alts = vec![('7', 0.25)];
+    assert_eq!(unsure_fields(&m, &[l1, digit], |_, _| false).0, vec!["document_number"]);
+}
+
+#[test]
+fn a_visas_optional_data_has_no_check_digit_and_a_short_tail_of_a_name_is_doubted() {
+    // ICAO 9303-7's MRV-A specimen: no check digit covers the optional data.
+    let l1 = line("V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+    let l2 = line("L8988901C4XXX4009078F96121096ZE184226B<<<<<<", 0.99);
+    let m = parse(&[l1.clone(), l2.clone()], today()).expect("parses");
+    assert!(m.checks.iter().all(|c| c.valid), "{:?}", m.checks);
+    assert!(unsure_fields(&m, &[l1.clone(), l2.clone()], |_, _| false).0.is_empty());
+    // "8" of the optional data at 0.66 with "B" at 0.33: nothing would catch it.
+    let mut opt = l2.clone();
+    opt.chars[32].p = 0.66;
+    opt.chars[32].alts = vec![('B', 0.33)];
+    assert_eq!(unsure_fields(&m, &[l1.clone(), opt], |_, _| false).0, vec!["optional_data"]);
+    // A two-letter word touching the end of the names where fillers belong, read with doubt.
+    let mut tail = line("V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<KC", 0.99);
+    tail.chars[42].p = 0.75;
+    tail.chars[43].p = 0.7;
+    let mt = parse(&[tail.clone(), l2.clone()], today()).expect("parses");
+    assert_eq!(unsure_fields(&mt, &[tail, l2.clone()], |_, _| false).0, vec!["names"]);
+    // Read with certainty (a name cut at the field's end), or a longer word: not doubted.
+    let sure = line("V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<KC", 0.99);
+    let ms = parse(&[sure.clone(), l2.clone()], today()).expect("parses");
+    assert!(unsure_fields(&ms, &[sure, l2.clone()], |_, _| false).0.is_empty());
+    let mut long = line("V<UTOERIKSSON<<ANNA<MARIA<KATHARINA<CHRISTIN", 0.99);
+    long.chars[43].p = 0.8;
+    let ml = parse(&[long.clone(), l2.clone()], today()).expect("parses");
+    assert!(unsure_fields(&ml, &[long, l2], |_, _| false).0.is_empty());
+}
