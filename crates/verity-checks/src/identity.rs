@@ -13,7 +13,7 @@ use verity_liveness::{Challenge, Status, VideoLimits};
 use crate::both;
 use crate::duplicates::{Fingerprint, ImageHash};
 use crate::engines::{FaceChecks, LivenessFacts, SelfieFacts};
-use crate::verify::evidence::{ChallengeMark, Evidence, LivenessMarks};
+use crate::verify::evidence::{Evidence, LivenessMarks};
 use crate::{CheckResult, Outcome};
 
 /// `result.breakdown` and `result.signals` of an identity check.
@@ -149,13 +149,7 @@ pub fn identity_check_kept(
             };
             evidence.faces.extend(s.marks.iter().cloned());
             if let LivenessFacts::Assessed(p) = &s.liveness {
-                evidence.liveness = Some(LivenessMarks {
-                    score: p.score,
-                    signals: serde_json::to_value(&p.signals).unwrap_or_default(),
-                    challenges: Vec::new(),
-                    duration_ms: None,
-                    best_frame_at_ms: None,
-                });
+                evidence.liveness = Some(LivenessMarks::of_photo(p));
             }
             let mut result = assess_identity(faces, s, portrait);
             result.evidence = Some(Box::new(evidence));
@@ -260,22 +254,7 @@ pub fn enhanced_identity_check(
     };
     let mut reasons = Vec::new();
     let rep = v.report;
-    evidence.liveness = Some(LivenessMarks {
-        score: rep.score,
-        signals: serde_json::to_value(&rep.signals).unwrap_or_default(),
-        challenges: rep
-            .challenges
-            .iter()
-            .map(|c| ChallengeMark {
-                name: c.name.to_string(),
-                passed: c.passed,
-                met_at_ms: c.at_ms,
-                prompted_at_ms: None,
-            })
-            .collect(),
-        duration_ms: Some((rep.video.duration_s * 1000.0).round() as u64),
-        best_frame_at_ms: Some(rep.best_frame.at_ms),
-    });
+    evidence.liveness = Some(LivenessMarks::of_video(&rep, &[]));
     let (integrity, portrait) = integrity(portrait, &mut reasons);
     let (facial_similarity, scores) =
         similarity(faces, Some(&v.embedding), portrait.as_ref(), "the video's face", &mut reasons);

@@ -136,6 +136,41 @@ pub struct LivenessMarks {
     pub best_frame_at_ms: Option<u64>,
 }
 
+impl LivenessMarks {
+    /// A photo's liveness.
+    pub fn of_photo(p: &verity_liveness::PhotoLiveness) -> Self {
+        Self {
+            score: p.score,
+            signals: serde_json::to_value(&p.signals).unwrap_or_default(),
+            challenges: Vec::new(),
+            duration_ms: None,
+            best_frame_at_ms: None,
+        }
+    }
+
+    /// A selfie video's liveness; `prompted_at_ms[i]`: when the i-th challenge was shown (empty
+    /// when unknown).
+    pub fn of_video(r: &verity_liveness::VideoLiveness, prompted_at_ms: &[u64]) -> Self {
+        Self {
+            score: r.score,
+            signals: serde_json::to_value(&r.signals).unwrap_or_default(),
+            challenges: r
+                .challenges
+                .iter()
+                .enumerate()
+                .map(|(i, c)| ChallengeMark {
+                    name: c.name.to_string(),
+                    passed: c.passed,
+                    met_at_ms: c.at_ms,
+                    prompted_at_ms: prompted_at_ms.get(i).copied(),
+                })
+                .collect(),
+            duration_ms: Some((r.video.duration_s * 1000.0).round() as u64),
+            best_frame_at_ms: Some(r.best_frame.at_ms),
+        }
+    }
+}
+
 /// Everything above, for one verification.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

@@ -450,13 +450,7 @@ fn selfie_marks(s: &SelfieEvidence, req: &Request<'_>, out: &mut evidence::Evide
         SelfieEvidence::Photo(f) => {
             out.faces.extend(f.marks.iter().cloned());
             if let LivenessFacts::Assessed(p) = &f.liveness {
-                out.liveness = Some(evidence::LivenessMarks {
-                    score: p.score,
-                    signals: serde_json::to_value(&p.signals).unwrap_or_default(),
-                    challenges: Vec::new(),
-                    duration_ms: None,
-                    best_frame_at_ms: None,
-                });
+                out.liveness = Some(evidence::LivenessMarks::of_photo(p));
             }
         }
         SelfieEvidence::Video(v) => {
@@ -474,23 +468,7 @@ fn selfie_marks(s: &SelfieEvidence, req: &Request<'_>, out: &mut evidence::Evide
                 Some(Selfie::Video(vs)) => vs.prompted_at_ms,
                 _ => &[],
             };
-            out.liveness = Some(evidence::LivenessMarks {
-                score: r.score,
-                signals: serde_json::to_value(&r.signals).unwrap_or_default(),
-                challenges: r
-                    .challenges
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| evidence::ChallengeMark {
-                        name: c.name.to_string(),
-                        passed: c.passed,
-                        met_at_ms: c.at_ms,
-                        prompted_at_ms: prompted.get(i).copied(),
-                    })
-                    .collect(),
-                duration_ms: Some((r.video.duration_s * 1000.0).round() as u64),
-                best_frame_at_ms: Some(r.best_frame.at_ms),
-            });
+            out.liveness = Some(evidence::LivenessMarks::of_video(r, prompted));
         }
     }
 }

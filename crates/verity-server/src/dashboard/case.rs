@@ -43,10 +43,7 @@ pub async fn show(
     let evidence = super::evidence::of(&r);
     let body = match kind {
         CaseKind::Verification => {
-            let policy = crate::verification::settings::load(&s, viewer.tenant())
-                .await
-                .map(|p| crate::verification::settings::policy_of(&p))
-                .unwrap_or_default();
+            let policy = crate::verification::settings::current_policy(&s, viewer.tenant()).await?;
             verification(&r, &policy, &evidence)
         }
         CaseKind::Check => check(&r, &evidence),

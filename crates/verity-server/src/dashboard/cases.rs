@@ -219,32 +219,23 @@ impl Filters {
             // Alternatives: one-call is `sync` or `async`; the subject is the hosted flow's user
             // identifier or the partner's `metadata.user_id`.
             let mut alts = vec![f];
-            let mut expand = |path: &str, values: &[&str]| {
-                alts = alts
-                    .iter()
+            // Each alternative once with each of `either` (path, value) added.
+            let expand = |alts: Vec<Vec<(String, String)>>, either: &[(&str, &str)]| -> Vec<_> {
+                alts.iter()
                     .flat_map(|a| {
-                        values.iter().map(move |v| {
+                        either.iter().map(move |(path, v)| {
                             let mut a = a.clone();
                             a.push((path.to_string(), v.to_string()));
                             a
                         })
                     })
-                    .collect();
+                    .collect()
             };
             if self.kind == "one-call" {
-                expand("mode", &["sync", "async"]);
+                alts = expand(alts, &[("mode", "sync"), ("mode", "async")]);
             }
             if !subject.is_empty() {
-                alts = alts
-                    .into_iter()
-                    .flat_map(|a| {
-                        ["user_identifier", "metadata.user_id"].map(|path| {
-                            let mut a = a.clone();
-                            a.push((path.to_string(), subject.to_string()));
-                            a
-                        })
-                    })
-                    .collect();
+                alts = expand(alts, &[("user_identifier", subject), ("metadata.user_id", subject)]);
             }
             kinds.extend(alts.into_iter().map(|filters| KindFilter { kind: "verification".into(), filters }));
         }

@@ -46,6 +46,12 @@ pub fn policy_of(r: &Resource) -> Policy {
     }
 }
 
+/// The tenant's decision policy as it is now, without making settings that do not exist yet
+/// (the defaults then): for readers such as the dashboard.
+pub async fn current_policy(s: &AppState, tenant: &str) -> ApiResult<Policy> {
+    Ok(s.store.get(tenant, Settings::KIND, &id_of(tenant)).await?.map(|r| policy_of(&r)).unwrap_or_default())
+}
+
 /// The tenant's settings, made with the defaults and a new secret on first use.
 pub async fn load(s: &AppState, tenant: &str) -> ApiResult<Resource> {
     let id = id_of(tenant);

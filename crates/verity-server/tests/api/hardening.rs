@@ -289,14 +289,7 @@ fn evidence_used_by_a_check_cannot_change() {
     let app = TestApp::new();
     let key = app.key("acme");
     let client = app.client(&key, "Gul");
-    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
-    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
-    let c = app.post(
-        "/v1/checks",
-        &key,
-        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
-    );
-    assert_eq!(c.status, 201, "{}", c.body);
+    let (check_id, photo, doc) = gul_identity_check(&app, &key, &client);
     // Before and after the check ran, the document's sides, type and country are fixed.
     for _ in 0..2 {
         error_shape(&app.delete(&format!("/v1/documents/{doc}/front"), &key), 422, "document_in_use");
@@ -339,7 +332,7 @@ fn evidence_used_by_a_check_cannot_change() {
         red.body
     );
     error_shape(&app.get(&format!("/v1/documents/{doc}/download/front"), &key), 404, "not_found");
-    let check = app.get(&format!("/v1/checks/{}", c.body["id"].as_str().expect("id")), &key).body;
+    let check = app.get(&format!("/v1/checks/{check_id}"), &key).body;
     assert_eq!(check["status"], "complete", "{check}");
     error_shape(
         &app.post("/v1/documents/000000000000000000000000/redact", &key, json!({})),

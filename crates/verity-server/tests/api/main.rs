@@ -247,6 +247,20 @@ fn upload_document(app: &TestApp, key: &str, client: &str, jpeg: &[u8]) -> Strin
     id
 }
 
+/// An identity check of `client` on the shared LFW subject's selfie and a card with their
+/// portrait (created, not run): (check, live photo, document) ids.
+fn gul_identity_check(app: &TestApp, key: &str, client: &str) -> (String, String, String) {
+    let photo = upload_photo(app, key, client, &selfie("Abdullah_Gul_0006"));
+    let doc = upload_document(app, key, client, &document("Abdullah_Gul_0001"));
+    let c = app.post(
+        "/v1/checks",
+        key,
+        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
+    );
+    assert_eq!(c.status, 201, "{}", c.body);
+    (c.body["id"].as_str().expect("id").to_string(), photo, doc)
+}
+
 fn error_shape(r: &Resp, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.body["code"], code, "{}", r.body);
@@ -394,14 +408,7 @@ fn a_check_whose_worker_died_is_taken_again_after_the_lease() {
     let app = TestApp::with_config(|c| c.workers.lease_secs = 1);
     let key = app.key("acme");
     let client = app.client(&key, "Abdullah");
-    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
-    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
-    let c = app.post(
-        "/v1/checks",
-        &key,
-        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
-    );
-    let id = c.body["id"].as_str().expect("id").to_string();
+    let (id, _, _) = gul_identity_check(&app, &key, &client);
     // A worker claims the job and dies without a word.
     let claimed = app.rt.block_on(app.state.store.claim(verity_store::time::now_ms(), 1)).expect("claim");
     assert!(claimed.is_some_and(|j| j.kind == "run_check"));

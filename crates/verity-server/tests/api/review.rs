@@ -63,14 +63,7 @@ fn a_reviewer_decides_cases_and_the_audit_log_says_who_did_what() {
     app.run_jobs();
     assert_eq!(app.get(&format!("/v1/identity/verify/{ver}"), &key).body["status"], "verified");
 
-    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
-    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
-    let c = app.post(
-        "/v1/checks",
-        &key,
-        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
-    );
-    let check = c.body["id"].as_str().expect("id").to_string();
+    let (check, _, _) = gul_identity_check(&app, &key, &client);
     app.run_jobs();
 
     // A viewer reads but does not decide.

@@ -225,14 +225,7 @@ fn a_face_seen_in_a_complycube_identity_check_is_a_duplicate_under_another_ident
     let app = TestApp::new();
     let key = app.key("acme");
     let client = app.client(&key, "Abdullah");
-    let photo = upload_photo(&app, &key, &client, &selfie("Abdullah_Gul_0006"));
-    let doc = upload_document(&app, &key, &client, &document("Abdullah_Gul_0001"));
-    let c = app.post(
-        "/v1/checks",
-        &key,
-        json!({"clientId": client, "type": "identity_check", "livePhotoId": photo, "documentId": doc}),
-    );
-    assert_eq!(c.status, 201, "{}", c.body);
+    let (_, photo, _) = gul_identity_check(&app, &key, &client);
     app.run_jobs();
     // The same face on a passport of another name: its live photo and document portrait match.
     let (front, country) = passport("Abdullah_Gul_0001", valid_for_an_adult);
