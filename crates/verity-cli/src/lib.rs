@@ -3,6 +3,7 @@
 mod check_cmd;
 mod doc_cmd;
 mod eval_faces;
+mod eval_held_cards;
 mod face_cmd;
 mod liveness_cmd;
 mod mrz_cmd;
@@ -18,6 +19,7 @@ use serde_json::json;
 pub use check_cmd::{check, CheckCommand};
 pub use doc_cmd::{document_read, eval_documents, EvalDocumentsArgs};
 pub use eval_faces::{eval_faces, EvalFacesArgs};
+pub use eval_held_cards::{eval_held_cards, EvalHeldCardsArgs};
 pub use face_cmd::{compare_files, detect_file};
 pub use liveness_cmd::{eval_liveness, liveness_photo, liveness_video, EvalLivenessArgs};
 pub use output::CliError;
@@ -209,6 +211,9 @@ pub enum FaceCommand {
 pub enum EvalCommand {
     /// Face verification accuracy on a pairs CSV (file_a,file_b,same[,protocol]).
     Faces(EvalFacesArgs),
+    /// Selfies with an identity document held up beside the face (synthetic): how often face
+    /// detection finds the document's portrait, per strategy and portrait size, and at what cost.
+    HeldCards(EvalHeldCardsArgs),
     /// Liveness APCER/BPCER/AUC on a labels CSV (file,label[,…]) of photos and videos.
     Liveness(EvalLivenessArgs),
     /// MRZ reading from photos against ground truth (exact rate, character accuracy, false valid).
@@ -270,6 +275,7 @@ pub fn run(cli: Cli) -> i32 {
         }
         Command::Eval(EvalCommand::Faces(args)) => eval_faces(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Liveness(args)) => eval_liveness(&cli.models_dir, &args),
+        Command::Eval(EvalCommand::HeldCards(args)) => eval_held_cards(&cli.models_dir, &args),
         Command::Serve(args) => serve_cmd::serve(&args, &cli.models_dir),
         Command::Check(command) => check_cmd::check(&cli.models_dir, &command),
         Command::Keys { command, server } => serve_cmd::keys(&command, &server, &cli.models_dir),

@@ -5,6 +5,7 @@
 
 pub mod arabic;
 mod camera;
+pub mod held;
 pub mod national;
 pub mod recapture;
 
