@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             back: Some(&c.back),
             selfie: None,
             document_type: t,
-            country: country.into(),
+            country: verity_mrz::CountryCode::parse(country),
             checks: if std::env::var_os("NO_OCR").is_some() {
                 vec![CheckName::Fraud]
             } else {

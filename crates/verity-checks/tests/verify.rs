@@ -54,11 +54,11 @@ fn document(name: &str, format: Format, seed: u64) -> synth::Synthetic {
 }
 
 /// The issuing country (alpha-2) of a synthetic document's MRZ.
-fn issuer(doc: &synth::Synthetic) -> String {
+fn issuer(doc: &synth::Synthetic) -> Option<verity_mrz::CountryCode> {
     let m =
         verity_mrz::parse(&doc.lines, &verity_mrz::Options { mode: verity_mrz::Mode::Strict, today: TODAY })
             .expect("parses");
-    m.issuing_state.and_then(|c| c.iso_alpha2).unwrap_or("XX").to_string()
+    m.issuing_state.and_then(|c| c.iso_alpha2).and_then(verity_mrz::CountryCode::parse)
 }
 
 const TODAY: Date = Date { year: 2026, month: 12, day: 7 };
@@ -130,7 +130,8 @@ fn the_holder_is_verified_and_another_person_is_rejected_for_a_face_mismatch() {
     // The same passport judged after its expiry; declared as an ID card from elsewhere.
     let later = Date { year: exp.year + 1, ..exp };
     let mut req = request(&doc, &genuine, DocumentType::Cin, later);
-    req.country = if req.country == "MA" { "FR".into() } else { "MA".into() };
+    let other = if req.country.map(|c| c.as_str()) == Some("MA") { "FR" } else { "MA" };
+    req.country = verity_mrz::CountryCode::parse(other);
     let v = run(&req);
     let c = codes(&v);
     for want in ["DOCUMENT_EXPIRED", "DOCUMENT_TYPE_MISMATCH", "COUNTRY_MISMATCH"] {
@@ -239,7 +240,7 @@ fn national_cards_are_read_on_both_sides_with_what_their_visual_zone_prints() {
             back: Some(&c.back),
             selfie: Some(Selfie::Photo(&genuine)),
             document_type: t,
-            country: country.into(),
+            country: verity_mrz::CountryCode::parse(country),
             checks: vec![CheckName::Ocr, CheckName::FaceMatch, CheckName::Liveness, CheckName::Fraud],
             today: TODAY,
             policy: Policy::default(),
@@ -280,7 +281,7 @@ fn a_document_photographed_off_a_display_is_a_screen_replay_and_on_paper_it_is_n
             back: None,
             selfie: None,
             document_type: DocumentType::Passport,
-            country: "FR".into(),
+            country: verity_mrz::CountryCode::parse("FR"),
             checks: vec![CheckName::Fraud],
             today: TODAY,
             policy: Policy::default(),

@@ -96,9 +96,18 @@ pub fn check(models_dir: &Path, command: &CheckCommand) -> Result<Value, CliErro
                 }
                 opts.coverage = coverage.clone();
             }
+            let issuing_country = match country.as_deref() {
+                None => None,
+                Some(c) => Some(verity_mrz::CountryCode::parse_any_case(c).ok_or_else(|| {
+                    CliError::input(
+                        "bad_argument",
+                        format!("--country {c:?} is not an ISO 3166-1 alpha-2 code"),
+                    )
+                })?),
+            };
             let declared = Declared {
                 document_type: document_type.clone(),
-                issuing_country: country.clone(),
+                issuing_country,
                 first_name: first_name.clone(),
                 last_name: last_name.clone(),
                 dob: dob.as_deref().map(crate::mrz_cmd::parse_date).transpose()?,

@@ -51,7 +51,48 @@ const ICAO_SPECIAL: &[(&str, Option<&str>, &str)] = &[
 
 /// The name of an ISO 3166-1 alpha-2 code (upper case), if it is one.
 pub fn iso_alpha2_name(code: &str) -> Option<&'static str> {
-    ISO_COUNTRIES.iter().find(|(_, a2, _)| *a2 == code).map(|(_, _, name)| *name)
+    CountryCode::parse(code).map(|c| c.name())
+}
+
+/// An ISO 3166-1 alpha-2 country code that exists (`FR`, `MA`): what an API field naming a
+/// country is parsed into at the edge, so code past it never sees an unchecked string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountryCode {
+    alpha2: &'static str,
+    name: &'static str,
+}
+
+impl CountryCode {
+    /// The code, upper case as ISO writes it; `None` for anything else (`fr`, `FRA`, `XX`).
+    pub fn parse(code: &str) -> Option<Self> {
+        ISO_COUNTRIES.iter().find(|(_, a2, _)| *a2 == code).map(|&(_, alpha2, name)| Self { alpha2, name })
+    }
+
+    /// Like [`CountryCode::parse`], in any letter case (`fr` → `FR`).
+    pub fn parse_any_case(code: &str) -> Option<Self> {
+        Self::parse(&code.to_ascii_uppercase())
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.alpha2
+    }
+
+    /// The country's English short name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+}
+
+impl std::fmt::Display for CountryCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.alpha2)
+    }
+}
+
+impl Serialize for CountryCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.alpha2)
+    }
 }
 
 /// Resolves an MRZ country field (fillers allowed at the end: `D<<`).
@@ -94,6 +135,17 @@ pub fn lookup(raw: &str) -> Option<Country> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn country_codes_are_parsed_not_trusted() {
+        let fr = CountryCode::parse("FR").expect("FR");
+        assert_eq!((fr.as_str(), fr.name(), fr.to_string()), ("FR", "France", "FR".to_string()));
+        assert_eq!(serde_json::to_value(fr).unwrap(), serde_json::json!("FR"));
+        for bad in ["fr", "FRA", "XX", "", "F", "F\u{0}"] {
+            assert!(CountryCode::parse(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(CountryCode::parse_any_case("ma"), CountryCode::parse("MA"));
+    }
 
     #[test]
     fn iso_special_and_fictional_codes() {

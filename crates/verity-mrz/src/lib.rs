@@ -20,7 +20,7 @@ pub mod translit;
 
 use serde::Serialize;
 
-pub use countries::{iso_alpha2_name, lookup as lookup_country, Country};
+pub use countries::{iso_alpha2_name, lookup as lookup_country, Country, CountryCode};
 pub use layout::{Format, Kind};
 
 /// ICAO 7-3-1 check digit of `s`, or `None` if `s` holds a character outside `0-9A-Z<`.

@@ -41,6 +41,42 @@ pub const EVENT_TYPES: &[&str] = &[
     "check.completed.match_confirmed",
 ];
 
+/// An event type Verity emits: one of the ComplyCube types in [`EVENT_TYPES`] or one of the
+/// verification surfaces' own. Nothing else can be made, so no event of an undocumented type is
+/// stored or sent, and a webhook's subscription is parsed into these at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventType(&'static str);
+
+impl EventType {
+    /// A one-call or hosted verification finished (`POST /v1/identity/verify`'s `webhook_url`).
+    pub const VERIFICATION_COMPLETED: Self = Self("identity.verification.completed");
+    pub const VERIFICATION_FAILED: Self = Self("identity.verification.failed");
+    /// A person decided the verification in the dashboard (its `review` says who, when and why).
+    pub const VERIFICATION_REVIEWED: Self = Self("identity.verification.reviewed");
+    /// A hosted capture's result, to the partner's webhook.
+    pub const HOSTED_COMPLETED: Self = Self("hosted.verification.completed");
+
+    /// A ComplyCube event type by name (`check.completed.clear`); `None` for any other text.
+    pub fn complycube(name: &str) -> Option<Self> {
+        EVENT_TYPES.iter().find(|t| **t == name).map(|t| Self(t))
+    }
+
+    /// The ComplyCube event `{K::KIND}.{action}` (`client.created`), if it is one.
+    pub fn of<K: Kind>(action: &str) -> Option<Self> {
+        Self::complycube(&format!("{}.{action}", K::KIND))
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::fmt::Display for EventType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
 /// Subscribes a webhook to every event type, present and future (as ComplyCube documents).
 pub const ALL_EVENTS: &str = "*";
 
@@ -85,10 +121,13 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
 
 /// Records the event `{K::KIND}.{action}` (`client.created`, `check.completed.clear`) about a
 /// resource of type `K` and queues a delivery to every enabled webhook of the tenant subscribed
-/// to it.
+/// to it. An action that names no documented event type is a defect: logged, nothing stored.
 pub async fn emit<K: Kind>(s: &AppState, tenant: &str, action: &str, payload: Value) -> ApiResult<()> {
-    let event_type = format!("{}.{action}", K::KIND);
-    debug_assert!(EVENT_TYPES.contains(&event_type.as_str()), "undocumented event type {event_type}");
+    let Some(event_type) = EventType::of::<K>(action) else {
+        tracing::error!(kind = K::KIND, action, "no such event type: not emitted");
+        debug_assert!(false, "undocumented event type {}.{action}", K::KIND);
+        return Ok(());
+    };
     let event_type = event_type.as_str();
     let e = Event {
         id: new_id(),
@@ -201,6 +240,35 @@ async fn deliver(s: &AppState, job: &DeliverWebhook, attempt: Attempt) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::kinds::{Address, Check, Client, Document};
+
+    #[test]
+    fn event_types_are_made_only_from_the_documented_list() {
+        for name in EVENT_TYPES {
+            assert_eq!(EventType::complycube(name).map(EventType::as_str), Some(*name));
+        }
+        // Every action the handlers emit names a documented type.
+        for action in ["created", "updated", "deleted"] {
+            assert!(EventType::of::<Client>(action).is_some(), "client.{action}");
+            assert!(EventType::of::<Address>(action).is_some(), "address.{action}");
+            assert!(EventType::of::<Document>(action).is_some(), "document.{action}");
+        }
+        for action in ["pending", "updated", "failed", "completed"]
+            .into_iter()
+            .map(String::from)
+            .chain(["clear", "attention", "rejected", "not_processed"].map(|o| format!("completed.{o}")))
+        {
+            assert!(EventType::of::<Check>(&action).is_some(), "check.{action}");
+        }
+        assert_eq!(EventType::of::<Check>("completed.clear").unwrap().to_string(), "check.completed.clear");
+        for bad in ["exploded", "", "completed.maybe", "*"] {
+            assert!(EventType::of::<Client>(bad).is_none(), "{bad:?}");
+        }
+        assert!(
+            EventType::complycube("identity.verification.completed").is_none(),
+            "not a webhook subscription"
+        );
+    }
 
     #[test]
     fn signatures_are_hex_hmac_sha256() {

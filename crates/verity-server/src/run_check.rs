@@ -169,7 +169,7 @@ fn declared_of(doc: &Resource, client: Option<&Resource>) -> Declared {
     });
     Declared {
         document_type: doc.body["type"].as_str().map(str::to_string),
-        issuing_country: doc.body["issuingCountry"].as_str().map(str::to_string),
+        issuing_country: doc.body["issuingCountry"].as_str().and_then(verity_mrz::CountryCode::parse),
         first_name: text(pd, "firstName"),
         middle_name: text(pd, "middleName"),
         last_name: text(pd, "lastName"),

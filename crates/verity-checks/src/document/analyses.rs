@@ -160,8 +160,8 @@ pub(crate) fn format(facts: Option<&Facts>, declared: &Declared) -> Analysis {
     }
     match (&declared.issuing_country, &f.issuing) {
         (Some(c), Some((code, iso, fictional))) => {
-            let ok = iso.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(c))
-                || (*fictional && c.eq_ignore_ascii_case("UT"));
+            // A specimen's fictional state (UTO) is no declarable country: never a match.
+            let ok = !*fictional && iso.as_deref() == Some(c.as_str());
             a.signal("issuingCountry", ok, || format!("declared issuing country {c}, {what} says {code}"));
         }
         (None, _) => a.skipped("issuingCountry", "no issuing country was declared"),

@@ -39,8 +39,7 @@ pub struct Declared {
     /// ComplyCube document type: passport, driving_license, national_identity_card,
     /// residence_permit, visa, …
     pub document_type: Option<String>,
-    /// ISO alpha-2.
-    pub issuing_country: Option<String>,
+    pub issuing_country: Option<verity_mrz::CountryCode>,
     pub first_name: Option<String>,
     pub middle_name: Option<String>,
     pub last_name: Option<String>,

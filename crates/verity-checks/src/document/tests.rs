@@ -86,7 +86,7 @@ fn a_valid_passport_matching_the_client_is_clear() {
     assert!(r.valid, "{:?}", r.mrz.as_ref().map(|m| &m.errors));
     let declared = Declared {
         document_type: Some("passport".into()),
-        issuing_country: Some("GB".into()),
+        issuing_country: verity_mrz::CountryCode::parse("GB"),
         first_name: Some("John".into()),
         middle_name: Some("Peter".into()),
         last_name: Some("Smith".into()),
@@ -106,7 +106,7 @@ fn every_problem_is_named() {
     let r = reading(&[&l[0], &l[1]]);
     let declared = Declared {
         document_type: Some("national_identity_card".into()),
-        issuing_country: Some("FR".into()),
+        issuing_country: verity_mrz::CountryCode::parse("FR"),
         first_name: Some("Jane".into()),
         last_name: Some("Smíth".into()),
         dob: Some(Date { year: 1980, month: 2, day: 1 }),
@@ -167,7 +167,7 @@ fn a_driving_licence_is_checked_on_its_barcode_data() {
     let bc = verity_document::aamva::parse(verity_document::aamva::EXAMPLE).expect("aamva");
     let declared = Declared {
         document_type: Some("driving_license".into()),
-        issuing_country: Some("US".into()),
+        issuing_country: verity_mrz::CountryCode::parse("US"),
         first_name: Some("Michael".into()),
         last_name: Some("Sample".into()),
         dob: Date::new(1986, 6, 6),

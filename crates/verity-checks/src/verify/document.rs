@@ -145,11 +145,10 @@ pub(super) fn document_signals(
         ));
     }
     let issuer = m.issuing_state.as_ref().and_then(|c| c.iso_alpha2);
-    if let Some(iso) = issuer.filter(|iso| !req.country.is_empty() && !iso.eq_ignore_ascii_case(&req.country))
-    {
+    if let (Some(iso), Some(declared)) = (issuer, req.country.filter(|c| issuer != Some(c.as_str()))) {
         out.push(signals::COUNTRY_MISMATCH.signal(
-            format!("declared {}, but the document was issued by {iso}", req.country),
-            json!({"declared": req.country, "issuing_country": iso}),
+            format!("declared {declared}, but the document was issued by {iso}"),
+            json!({"declared": declared, "issuing_country": iso}),
         ));
     }
 }

@@ -255,8 +255,8 @@ pub struct Request<'a> {
     pub back: Option<&'a [u8]>,
     pub selfie: Option<Selfie<'a>>,
     pub document_type: DocumentType,
-    /// ISO 3166-1 alpha-2, upper case; empty when not declared.
-    pub country: String,
+    /// The declared issuing country, when one was.
+    pub country: Option<verity_mrz::CountryCode>,
     /// The checks to run.
     pub checks: Vec<CheckName>,
     pub today: Date,

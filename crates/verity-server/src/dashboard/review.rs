@@ -139,8 +139,12 @@ pub async fn review(
             let queued = if r.body["mode"] == "hosted" {
                 crate::hosted::webhook::queue(&s, &r).await
             } else {
-                crate::verification::webhook::queue_event(&s, &r, crate::verification::webhook::REVIEWED)
-                    .await
+                crate::verification::webhook::queue_event(
+                    &s,
+                    &r,
+                    crate::events::EventType::VERIFICATION_REVIEWED,
+                )
+                .await
             };
             queued?;
         }

@@ -82,7 +82,7 @@ pub async fn erase(s: &AppState, tenant: &str, id: &str) -> Result<(), ApiError>
     for key in Internal::of(&r).files.values() {
         s.files.delete(key).await?;
     }
-    gallery::forget(s, tenant, &format!("{}{}", Verification::ID_PREFIX, id)).await?;
+    gallery::forget(s, tenant, &crate::resources::Id::<Verification>::of(&r).public()).await?;
     let at = format_ms(now_ms());
     let written = modify::<Verification, _>(s, tenant, id, |r| {
         Internal::update(r, |i| {

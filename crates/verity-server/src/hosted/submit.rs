@@ -319,17 +319,16 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
             )
         })?,
     };
-    let country = match f.country.as_deref().map(str::to_ascii_uppercase) {
+    let country = match f.country.as_deref().map(verity_mrz::CountryCode::parse_any_case) {
         None => None,
-        Some(c) if c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()) => Some(c),
-        Some(_) => {
+        Some(Some(c)) => Some(c),
+        Some(None) => {
             return Err(invalid("field_invalid", "`country` must be an ISO 3166-1 alpha-2 code", "country"))
         }
     };
     let (video_info, photo_ext) = check_files(&s, &f).await?;
     let settings = partner::load(&s, &who.tenant).await?;
-    let mut body =
-        crate::verification::pending_body(&HOSTED_CHECKS, document_type, country.as_deref(), "hosted");
+    let mut body = crate::verification::pending_body(&HOSTED_CHECKS, document_type, country, "hosted");
     let hosted = json!({
         "user_identifier": who.user_identifier,
         "user_email": who.user_email,
@@ -362,7 +361,7 @@ pub async fn submit(State(s): State<AppState>, req: Request) -> SeedResult<Respo
     }
     let result = super::webhook::result(&s, &done);
     let code = if result["status"] == "pending" { StatusCode::ACCEPTED } else { StatusCode::OK };
-    let id = format!("{}{}", Verification::ID_PREFIX, done.id);
+    let id = crate::resources::Id::<Verification>::of(&done).public();
     Ok((
         code,
         Json(json!({"success": true, "check_id": id, "result": result, "retryable": done.body["retryable"]})),

@@ -23,8 +23,6 @@ use crate::AppState;
 
 /// The seed's `User-Agent`.
 pub const USER_AGENT: &str = "IdentityVerification/1.0";
-/// The event type stored for a delivery.
-pub const COMPLETED: &str = "hosted.verification.completed";
 
 /// The delivery of one finished hosted check.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,7 +51,7 @@ fn status_of(r: &Resource) -> &str {
 /// The seed's `result` object of a finished hosted check (the submit response's and the
 /// webhook's `verification_result`), with links valid from now.
 pub fn result(s: &AppState, r: &Resource) -> Value {
-    let id = format!("{}{}", Verification::ID_PREFIX, r.id);
+    let id = crate::resources::Id::<Verification>::of(r).public();
     let files = Internal::of(r).files;
     let file = |name: &str, label: &str, ext: &str| {
         files.get(name).map(|_| {
@@ -106,7 +104,7 @@ pub async fn queue(s: &AppState, r: &Resource) -> Result<(), StoreError> {
     let e = Event {
         id: new_id(),
         tenant_id: r.tenant_id.clone(),
-        event_type: COMPLETED.into(),
+        event_type: crate::events::EventType::HOSTED_COMPLETED.as_str().into(),
         resource_type: Verification::KIND.into(),
         payload: json!({"verification_id": r.id}),
         created_at: now_ms(),

@@ -6,6 +6,7 @@ use verity_checks::verify::{extract, signals, CheckName, DocumentType};
 
 use super::schemas::{desc, enumeration, object, reference, s};
 use crate::config::Config;
+use crate::events::EventType;
 
 fn nullable(t: &str) -> Value {
     json!({"type": [t, "null"]})
@@ -145,7 +146,11 @@ pub(super) fn schemas(cfg: &Config) -> Value {
             "type": "object",
             "description": "The body POSTed to webhook_url; Verity-Event-Id repeats `id` (the same on every attempt)",
             "properties": {"id": desc("string", "evt_…"), "object": {"const": "event"},
-                "type": enumeration(&[crate::verification::webhook::COMPLETED, crate::verification::webhook::FAILED]),
+                "type": enumeration(&[
+                    EventType::VERIFICATION_COMPLETED.as_str(),
+                    EventType::VERIFICATION_FAILED.as_str(),
+                    EventType::VERIFICATION_REVIEWED.as_str(),
+                ]),
                 "created_at": {"type": "string", "format": "date-time"}, "data": reference("Verification")},
         },
     })

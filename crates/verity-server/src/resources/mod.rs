@@ -3,6 +3,7 @@
 //! answer 404 for another tenant's ids, JSON body parsing with clear errors, and the generic
 //! `get` and `list` handlers over a resource type's description ([`Kind`]).
 
+mod id;
 pub mod kinds;
 
 use std::collections::HashMap;
@@ -15,8 +16,9 @@ use verity_store::{ListQuery, Resource};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::ids::{looks_like_id, new_id};
+use crate::ids::new_id;
 use crate::AppState;
+pub use id::Id;
 pub use kinds::{Internal, Kind};
 
 /// The public JSON of a resource: its id, its body, its timestamps.
@@ -53,12 +55,8 @@ pub fn new_resource<K: Kind>(tenant: &str, client_id: Option<String>, body: Valu
 /// another type, or not shaped like an id at all).
 pub async fn fetch<K: Kind>(state: &AppState, tenant: &str, id: &str) -> ApiResult<Resource> {
     let what = K::NOUN;
-    // The public form (`ver_…`) or the stored one.
-    let id = id.strip_prefix(K::ID_PREFIX).unwrap_or(id);
-    if !looks_like_id(id) {
-        return Err(ApiError::NotFound { what });
-    }
-    state.store.get(tenant, K::KIND, id).await?.ok_or(ApiError::NotFound { what })
+    let id = Id::<K>::parse(id).ok_or(ApiError::NotFound { what })?;
+    state.store.get(tenant, K::KIND, id.stored()).await?.ok_or(ApiError::NotFound { what })
 }
 
 /// `GET /v1/{resources}/{id}` for any resource type.

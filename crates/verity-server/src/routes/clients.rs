@@ -105,7 +105,7 @@ pub(crate) fn date(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<(
 
 pub(crate) fn country(m: &Map<String, Value>, k: &str, prefix: &str) -> ApiResult<()> {
     if let Some(s) = text(m, k, prefix, false, 2)? {
-        if verity_mrz::iso_alpha2_name(&s).is_none() {
+        if verity_mrz::CountryCode::parse(&s).is_none() {
             let p = format!("{prefix}{k}");
             return Err(ApiError::invalid(
                 "field_invalid",

@@ -80,7 +80,7 @@ fn document_fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creatin
         out.insert("classification".into(), json!(c));
     }
     if let Some(c) = string_field(m, "issuingCountry", false)? {
-        if verity_mrz::iso_alpha2_name(&c).is_none() {
+        if verity_mrz::CountryCode::parse(&c).is_none() {
             return Err(ApiError::invalid(
                 "field_invalid",
                 "`issuingCountry` must be an ISO 3166-1 alpha-2 code",

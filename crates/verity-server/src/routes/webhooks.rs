@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::events::{ALL_EVENTS, EVENT_TYPES};
+use crate::events::{EventType, ALL_EVENTS, EVENT_TYPES};
 use crate::resources::kinds::Webhook;
 use crate::resources::{
     fetch, json_object, merge_patch, modify, new_resource, reject_unknown, render, string_field, Internal,
@@ -74,7 +74,7 @@ fn fields(m: &Map<String, Value>, out: &mut Map<String, Value>, creating: bool) 
             let mut evs = Vec::new();
             for e in a {
                 let name = e.as_str().unwrap_or_default();
-                if name != ALL_EVENTS && !EVENT_TYPES.contains(&name) {
+                if name != ALL_EVENTS && EventType::complycube(name).is_none() {
                     return Err(ApiError::invalid(
                         "field_invalid",
                         format!(

@@ -15,7 +15,7 @@ use serde_json::{json, Map, Value};
 use verity_store::time::format_ms;
 use verity_store::Resource;
 
-use crate::resources::{new_resource, Internal, Kind};
+use crate::resources::{new_resource, Id, Internal, Kind};
 use request::Submission;
 
 /// The resource type.
@@ -52,7 +52,7 @@ pub const FILES: [&str; 3] = ["document_front", "document_back", "selfie"];
 
 /// A new verification, `pending`: each requested check is `pending` too, the results empty.
 pub fn pending(tenant: &str, sub: &Submission) -> Resource {
-    let mut body = pending_body(&sub.checks, sub.document_type, Some(&sub.country), sub.mode.name());
+    let mut body = pending_body(&sub.checks, sub.document_type, Some(sub.country), sub.mode.name());
     body["webhook_url"] = json!(sub.webhook_url);
     body["metadata"] = sub.metadata.clone();
     new_resource::<Verification>(tenant, None, body)
@@ -62,7 +62,7 @@ pub fn pending(tenant: &str, sub: &Submission) -> Resource {
 pub fn pending_body(
     checks: &[verity_checks::verify::CheckName],
     document_type: verity_checks::verify::DocumentType,
-    country: Option<&str>,
+    country: Option<verity_mrz::CountryCode>,
     mode: &str,
 ) -> Value {
     let checks: Map<String, Value> =
@@ -106,6 +106,6 @@ pub async fn delete_files(s: &crate::AppState, r: &Resource) -> crate::error::Ap
     for key in Internal::of(r).files.values() {
         s.files.delete(key).await?;
     }
-    gallery::forget(s, &r.tenant_id, &format!("{}{}", Verification::ID_PREFIX, r.id)).await?;
+    gallery::forget(s, &r.tenant_id, &Id::<Verification>::of(r).public()).await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use axum::body::Bytes;
 use serde_json::{Map, Value};
 use verity_checks::verify::{CheckName, DocumentType};
+use verity_mrz::CountryCode;
 
 use crate::error::{ApiError, ApiResult};
 use crate::resources::{json_object, reject_unknown, string_field};
@@ -51,7 +52,7 @@ pub struct Submission {
     pub selfie: Option<Vec<u8>>,
     pub document_type: DocumentType,
     /// ISO 3166-1 alpha-2, upper case.
-    pub country: String,
+    pub country: CountryCode,
     pub checks: Vec<CheckName>,
     pub mode: Mode,
     pub webhook_url: Option<String>,
@@ -77,10 +78,10 @@ struct Body<'a> {
 }
 
 /// The country a national document type belongs to.
-fn country_of(t: DocumentType) -> Option<&'static str> {
+fn country_of(t: DocumentType) -> Option<CountryCode> {
     match t {
-        DocumentType::Cin => Some("MA"),
-        DocumentType::Cni => Some("FR"),
+        DocumentType::Cin => CountryCode::parse("MA"),
+        DocumentType::Cni => CountryCode::parse("FR"),
         _ => None,
     }
 }
@@ -94,7 +95,7 @@ fn text(v: &Option<Value>, name: &str, required: bool) -> ApiResult<Option<Strin
 }
 
 /// Everything but the images (cheap checks first, so a wrong enum costs no image decode).
-fn fields(b: &Body<'_>, s: &AppState) -> ApiResult<(DocumentType, String, Vec<CheckName>, Mode, Value)> {
+fn fields(b: &Body<'_>, s: &AppState) -> ApiResult<(DocumentType, CountryCode, Vec<CheckName>, Mode, Value)> {
     let dt = text(&b.document_type, "document_type", true)?.unwrap_or_default();
     let names: Vec<&str> = DocumentType::ALL.iter().map(|t| t.name()).collect();
     let document_type = DocumentType::parse(&dt).ok_or_else(|| {
@@ -104,14 +105,14 @@ fn fields(b: &Body<'_>, s: &AppState) -> ApiResult<(DocumentType, String, Vec<Ch
             Some("document_type"),
         )
     })?;
-    let country = text(&b.country, "country", true)?.unwrap_or_default().to_ascii_uppercase();
-    if country.len() != 2 || verity_mrz::iso_alpha2_name(&country).is_none() {
-        return Err(ApiError::invalid(
+    let given = text(&b.country, "country", true)?.unwrap_or_default();
+    let country = CountryCode::parse_any_case(&given).ok_or_else(|| {
+        ApiError::invalid(
             "country_invalid",
-            format!("`country` {country:?} is not an ISO 3166-1 alpha-2 code (\"MA\", \"FR\")"),
+            format!("`country` {given:?} is not an ISO 3166-1 alpha-2 code (\"MA\", \"FR\")"),
             Some("country"),
-        ));
-    }
+        )
+    })?;
     if let Some(expected) = country_of(document_type).filter(|c| *c != country) {
         return Err(ApiError::invalid(
             "document_country_mismatch",

@@ -152,7 +152,7 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
         .as_object()
         .map(|m| m.keys().filter_map(|k| CheckName::parse(k)).collect())
         .unwrap_or_default();
-    let country = r.body["country"].as_str().unwrap_or_default().to_string();
+    let country = r.body["country"].as_str().and_then(verity_mrz::CountryCode::parse);
     let today = verity_mrz::Date::from_unix_days(now_ms().div_euclid(86_400_000));
     let engines = s.engines.clone();
     let tenant_gallery = if checks.contains(&CheckName::Duplicate) {
@@ -221,7 +221,7 @@ pub async fn finish(s: &AppState, r: &Resource, images: Images) -> Result<Resour
     }
     if let Some(f) = fingerprint.filter(|_| ours) {
         // Kept for later duplicate searches, deleted with the verification.
-        let owner = format!("{}{}", Verification::ID_PREFIX, r.id);
+        let owner = crate::resources::Id::<Verification>::of(r).public();
         if let Err(e) = gallery::record(s, tenant, &owner, &f).await {
             tracing::error!(verification = %r.id, error = %e, "cannot keep the fingerprint");
         }

@@ -19,16 +19,11 @@ use verity_store::time::{format_ms, now_ms};
 use verity_store::{Delivery, Event, Resource, StoreError};
 
 use super::{settings, Verification};
+use crate::events::EventType;
 use crate::ids::new_id;
 use crate::jobs::{self, Attempt, JobError, JobKind};
 use crate::resources::{Internal, Kind};
 use crate::AppState;
-
-/// The event types of a verification's delivery.
-pub const COMPLETED: &str = "identity.verification.completed";
-pub const FAILED: &str = "identity.verification.failed";
-/// A person decided the verification in the dashboard (its `review` says who, when and why).
-pub const REVIEWED: &str = "identity.verification.reviewed";
 
 /// The delivery of one verification event.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -70,20 +65,24 @@ pub fn event_body(e: &Event) -> Vec<u8> {
 /// Stores the event of a finished verification and queues its delivery (nothing without a
 /// `webhook_url`).
 pub async fn queue(s: &AppState, r: &Resource) -> Result<(), StoreError> {
-    let event_type = if r.body["status"] == "error" { FAILED } else { COMPLETED };
+    let event_type = if r.body["status"] == "error" {
+        EventType::VERIFICATION_FAILED
+    } else {
+        EventType::VERIFICATION_COMPLETED
+    };
     queue_event(s, r, event_type).await
 }
 
 /// Stores an event of a verification and queues its delivery (nothing without a
 /// `webhook_url`).
-pub async fn queue_event(s: &AppState, r: &Resource, event_type: &str) -> Result<(), StoreError> {
+pub async fn queue_event(s: &AppState, r: &Resource, event_type: EventType) -> Result<(), StoreError> {
     if r.body["webhook_url"].as_str().is_none() {
         return Ok(());
     }
     let e = Event {
         id: new_id(),
         tenant_id: r.tenant_id.clone(),
-        event_type: event_type.into(),
+        event_type: event_type.as_str().into(),
         resource_type: Verification::KIND.into(),
         payload: Verification::render(r),
         created_at: now_ms(),
