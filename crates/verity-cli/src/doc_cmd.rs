@@ -219,6 +219,8 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
         None => today(),
     };
     let (engine, load_ms) = load_documents(models_dir)?;
+    // Per variation of a synthetic set (`document synth --variations`): photos, exact, false valid.
+    let mut by_variation: std::collections::BTreeMap<String, (usize, usize, usize)> = Default::default();
     let (mut with_mrz, mut found, mut exact, mut false_valid, mut false_found, mut valid_reads) =
         (0, 0, 0, 0, 0, 0);
     let (mut chars_total, mut chars_wrong) = (0usize, 0usize);
@@ -300,6 +302,17 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
             if read_valid && !is_exact {
                 false_valid += 1;
             }
+            let named: Vec<&str> = d["variations"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let none = ["none"];
+            for v in if named.is_empty() && d.get("variations").is_some() { &none[..] } else { &named[..] } {
+                let e = by_variation.entry(v.to_string()).or_default();
+                e.0 += 1;
+                e.1 += usize::from(is_exact);
+                e.2 += usize::from(read_valid && !is_exact);
+            }
             status = if is_exact {
                 "exact"
             } else if r.found {
@@ -350,6 +363,7 @@ pub fn eval_documents(models_dir: &Path, args: &EvalDocumentsArgs) -> Result<Val
         "detect_ms_mean": (stage.0 / n as f64 * 10.0).round() / 10.0,
         "recognize_ms_mean": (stage.1 / n as f64 * 10.0).round() / 10.0,
         "lines_recognized_mean": (stage.2 / n as f64 * 100.0).round() / 100.0,
+        "by_variation": by_variation.iter().map(|(k, (n, e, fv))| (k.clone(), json!({"photos": n, "exact_rate": rate(*e, *n), "false_valid": fv}))).collect::<Map<String, Value>>(),
         "misses": misses,
         "forensic_flags": forensic_flags,
         "visual_zone": args.visual_zone.then(|| json!({
@@ -370,8 +384,12 @@ pub fn synth(
     seed: u64,
     formats: &str,
     font_path: &Path,
+    variations: f32,
 ) -> Result<Value, CliError> {
     use verity_document::synth::{self, Rng, Severity};
+    if !(0.0..=1.0).contains(&variations) {
+        return Err(CliError::input("bad_variations", "--variations is a chance between 0 and 1"));
+    }
     use verity_mrz::Format;
     let sev = Severity::parse(severity).ok_or_else(|| {
         CliError::input("bad_severity", format!("{severity:?}: clean, mild, moderate or severe"))
@@ -398,7 +416,11 @@ pub fn synth(
     let mut docs = Vec::new();
     for i in 0..count {
         let format = fmts[i % fmts.len()];
-        let s = synth::generate(&mut rng, &font, format, sev);
+        let (s, applied) = if variations > 0.0 {
+            synth::world::generate(&mut rng, &font, format, sev, variations)
+        } else {
+            (synth::generate(&mut rng, &font, format, sev), Vec::new())
+        };
         let file = format!("images/{i:05}.jpg");
         std::fs::write(out.join(&file), &s.jpeg).map_err(io)?;
         docs.push(json!({
@@ -408,10 +430,11 @@ pub fn synth(
             "mrz_lines": s.lines,
             "image_size": [s.width, s.height],
             "severity": severity,
+            "variations": applied,
         }));
     }
     let gt = json!({
-        "description": format!("Synthetic documents: OCR-B MRZ, random valid data, severity {severity}, seed {seed}"),
+        "description": format!("Synthetic documents: OCR-B MRZ, random valid data, severity {severity}, seed {seed}, variations {variations}"),
         "documents": docs,
     });
     std::fs::write(out.join("ground_truth.json"), serde_json::to_vec_pretty(&gt).unwrap_or_default())

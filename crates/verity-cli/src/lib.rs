@@ -129,6 +129,12 @@ pub enum DocumentCommand {
         /// comma-separated kinds are cycled.
         #[arg(long, default_value = "mrz")]
         kind: String,
+        /// The chance (0–1) of each of the world's variations on an MRZ photo: other states'
+        /// printing, guilloche, a specimen stamp, a watermark, a busy page around it, a glare
+        /// band, a small or large frame, a turned photo with or without EXIF. Named per photo
+        /// in the ground truth; `eval documents` reports each one's figures.
+        #[arg(long, default_value_t = 0.0)]
+        variations: f32,
     },
 }
 
@@ -287,15 +293,22 @@ pub fn run(cli: Cli) -> i32 {
         Command::Document(DocumentCommand::Read { front, back, today, visual_zone }) => {
             document_read(&cli.models_dir, &front, back.as_deref(), today.as_deref(), visual_zone)
         }
-        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font, kind })
-            if kind != "mrz" =>
-        {
+        Command::Document(DocumentCommand::Synth {
+            out, count, severity, seed, formats, font, kind, ..
+        }) if kind != "mrz" => {
             let _ = (formats, font);
             doc_cmd::synth_cards(&out, count, &severity, seed, &kind)
         }
-        Command::Document(DocumentCommand::Synth { out, count, severity, seed, formats, font, .. }) => {
-            doc_cmd::synth(&out, count, &severity, seed, &formats, &font)
-        }
+        Command::Document(DocumentCommand::Synth {
+            out,
+            count,
+            severity,
+            seed,
+            formats,
+            font,
+            variations,
+            ..
+        }) => doc_cmd::synth(&out, count, &severity, seed, &formats, &font, variations),
         Command::Eval(EvalCommand::Documents(args)) => eval_documents(&cli.models_dir, &args),
         Command::Eval(EvalCommand::Barcodes { count, severity, seed }) => {
             doc_cmd::eval_barcodes(count, &severity, seed)

@@ -164,6 +164,18 @@ pub(super) fn unsure_fields(
         if f.name.contains("name") {
             ambiguous |= short_tail(&line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())]);
         }
+        // A line padded to its length with fillers the recogniser did not read, whose country
+        // code is none known: a character was dropped before the padding (`IRL` read `RL<` and
+        // the line padded at its filler run), not a filler. Real documents do print unknown
+        // codes (`SI<`, `<<<`): read whole, they stay valid.
+        let padded = line.chars.iter().any(|c| c.p == 0.0 && c.ch == '<');
+        let unknown = m.warnings.iter().any(|w| w.code == "unknown_country" && w.field == Some(f.name));
+        ambiguous |= padded && unknown;
+        if f.name == "names" {
+            ambiguous |= lone_identifier_in_parts(
+                &line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())],
+            );
+        }
         if let Some(check) = m.checks.iter().find(|c| c.name == f.name && c.line == f.line) {
             ambiguous |= colliding_pair(f.start..f.end.min(line.chars.len()), check, lines, &validated);
         }
@@ -184,6 +196,17 @@ fn short_tail(field: &[crate::ctc::CharRead]) -> bool {
     let Some(last_filler) = field.iter().rposition(|c| c.ch == '<') else { return false };
     let tail = &field[last_filler + 1..];
     !tail.is_empty() && tail.len() <= 2 && tail.iter().any(|c| c.p < SURE)
+}
+
+/// Whether a names field (`SURNAME<<GIVEN<NAMES`) has no `<<` between identifiers yet several
+/// parts (`OBRIEN<SYUKI`): a person with one identifier of several parts and no given name is
+/// rare, while a `<<` whose second filler was read as a letter looks just like this. Then the
+/// reading stands but is not verified. (A synthetic card read `OBRIEN<<YUKI` this way, the letter
+/// sure, under a specimen stamp.)
+fn lone_identifier_in_parts(field: &[crate::ctc::CharRead]) -> bool {
+    let text: String = field.iter().map(|c| c.ch).collect();
+    let name = text.trim_end_matches('<');
+    !name.contains("<<") && name.contains('<')
 }
 
 /// A character's value in a check digit's sum (`None` outside the MRZ set).

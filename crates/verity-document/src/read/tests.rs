@@ -158,3 +158,34 @@ fn a_visas_optional_data_has_no_check_digit_and_a_short_tail_of_a_name_is_doubte
     let ml = parse(&[long.clone(), l2.clone()], today()).expect("parses");
     assert!(unsure_fields(&ml, &[long, l2], |_, _| false).0.is_empty());
 }
+
+#[test]
+fn a_sole_identifier_in_parts_is_read_but_not_verified() {
+    // `ERIKSSON<<ANNA` with the second filler read as a letter, surely: `ERIKSSON<SANNA`.
+    let l2 = line("L898902C36UTO7408122F1204159ZE184226B<<<<<10", 0.99);
+    let misread = line("P<UTOERIKSSON<SANNA<<<<<<<<<<<<<<<<<<<<<<<<<", 0.99);
+    let m = parse(&[misread.clone(), l2.clone()], today()).expect("parses");
+    assert_eq!(unsure_fields(&m, &[misread, l2.clone()], |_, _| false).0, vec!["names"]);
+    // One identifier of one part, or several identifiers: as printed.
+    for ok in ["P<UTOERIKSSON<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<", "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<"]
+    {
+        let l1 = line(ok, 0.99);
+        let m = parse(&[l1.clone(), l2.clone()], today()).expect("parses");
+        assert!(unsure_fields(&m, &[l1, l2.clone()], |_, _| false).0.is_empty(), "{ok}");
+    }
+}
+
+#[test]
+fn an_unknown_country_on_a_padded_line_is_not_verified() {
+    // TD1 line 2 with the nationality `IRL` read as `RL<`: a letter dropped, the line padded with
+    // a filler the recogniser did not read (p = 0). Read whole, an unknown code is as printed.
+    let l1 = line("IRIRL5D92Y356<5<<<<<<<<<<<<<<<", 0.99);
+    let l3 = line("NOWAK<<ISABEL<<<<<<<<<<<<<<<<<", 0.99);
+    let mut padded = line("8212096<2910149RL<<<<<<<<<<<<6", 0.99);
+    padded.chars[28].p = 0.0;
+    let m = parse(&[l1.clone(), padded.clone(), l3.clone()], today()).expect("parses");
+    assert_eq!(unsure_fields(&m, &[l1.clone(), padded, l3.clone()], |_, _| false).0, vec!["nationality"]);
+    let whole = line("8212096<2910149RL<<<<<<<<<<<<6", 0.99);
+    let m = parse(&[l1.clone(), whole.clone(), l3.clone()], today()).expect("parses");
+    assert!(unsure_fields(&m, &[l1, whole, l3], |_, _| false).0.is_empty());
+}

@@ -90,20 +90,47 @@ pub(super) fn place(
 /// Photographs the document: placed on a background at a random size, rotated, in perspective,
 /// lit unevenly with a glare spot, blurred, noisy, JPEG-compressed.
 pub(super) fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbImage, u8) {
+    photograph_in(rng, doc, sev, &Scene::default())
+}
+
+/// Where the photo is taken: the frame's size relative to 1200×900 (the document scaled with it)
+/// and what lies around the document (a flat colour when `None`).
+#[derive(Debug, Clone)]
+pub(super) struct Scene {
+    pub scale: f32,
+    pub background: Option<RgbImage>,
+}
+
+impl Default for Scene {
+    fn default() -> Self {
+        Self { scale: 1.0, background: None }
+    }
+}
+
+/// [`photograph`] in a given scene (the same random draws, so a default scene gives the same
+/// photo).
+pub(super) fn photograph_in(rng: &mut Rng, doc: &RgbImage, sev: Severity, scene: &Scene) -> (RgbImage, u8) {
     let l = sev.level();
-    let out_w = 1200u32;
-    let out_h = 900u32;
+    let out_w = (1200.0 * scene.scale).round() as u32;
+    let out_h = (900.0 * scene.scale).round() as u32;
     // Document width on the photo: smaller with severity.
-    let doc_w = rng.range(1000.0 - 120.0 * l, 1100.0 - 100.0 * l).min(out_w as f32 - 40.0);
+    let doc_w = (rng.range(1000.0 - 120.0 * l, 1100.0 - 100.0 * l) * scene.scale)
+        .min(out_w as f32 - 40.0 * scene.scale);
     let s = doc_w / doc.width() as f32;
     let (dw, dh) = (doc.width() as f32 * s, doc.height() as f32 * s);
     let angle = rng.range(-1.0, 1.0) * [0.0, 3.0, 7.0, 12.0][l as usize] * std::f32::consts::PI / 180.0;
     let persp = [0.0, 0.02, 0.05, 0.09][l as usize];
-    let (cx, cy) = (out_w as f32 / 2.0 + rng.range(-30.0, 30.0), out_h as f32 / 2.0 + rng.range(-30.0, 30.0));
+    let (cx, cy) = (
+        out_w as f32 / 2.0 + rng.range(-30.0, 30.0) * scene.scale,
+        out_h as f32 / 2.0 + rng.range(-30.0, 30.0) * scene.scale,
+    );
     let hmat = place(rng, doc, (dw, dh), (cx, cy), angle, persp);
     let bg = [rng.range(60.0, 160.0), rng.range(50.0, 140.0), rng.range(40.0, 120.0)];
-    let glare =
-        (rng.range(0.2, 0.8) * out_w as f32, rng.range(0.2, 0.8) * out_h as f32, rng.range(80.0, 220.0));
+    let glare = (
+        rng.range(0.2, 0.8) * out_w as f32,
+        rng.range(0.2, 0.8) * out_h as f32,
+        rng.range(80.0, 220.0) * scene.scale,
+    );
     let glare_strength = [0.0, 0.25, 0.45, 0.65][l as usize] * rng.f();
     let light = rng.range(-0.12, 0.12) * l;
     let noise = [0.0, 3.0, 6.0, 10.0][l as usize];
@@ -114,7 +141,14 @@ pub(super) fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbIm
             let d = hmat[6] * fx + hmat[7] * fy + hmat[8];
             let (u, v) =
                 ((hmat[0] * fx + hmat[1] * fy + hmat[2]) / d, (hmat[3] * fx + hmat[4] * fy + hmat[5]) / d);
-            let mut p = bilinear(doc, u, v, bg);
+            let around = match &scene.background {
+                Some(b) => {
+                    let q = b.get_pixel(x.min(b.width() - 1), y.min(b.height() - 1));
+                    [q[0] as f32, q[1] as f32, q[2] as f32]
+                }
+                None => bg,
+            };
+            let mut p = bilinear(doc, u, v, around);
             let shade = 1.0 + light * (fx / out_w as f32 - 0.5) * 2.0;
             let gd = ((fx - glare.0).powi(2) + (fy - glare.1).powi(2)).sqrt() / glare.2;
             let g = glare_strength * (-gd * gd).exp();
@@ -133,7 +167,7 @@ pub(super) fn photograph(rng: &mut Rng, doc: &RgbImage, sev: Severity) -> (RgbIm
             );
         }
     }
-    let sigma = [0.0, 0.6, 1.1, 1.6][l as usize] * rng.range(0.6, 1.0);
+    let sigma = [0.0, 0.6, 1.1, 1.6][l as usize] * rng.range(0.6, 1.0) * scene.scale.max(1.0).sqrt();
     if sigma > 0.3 {
         img = image::imageops::blur(&img, sigma);
     }

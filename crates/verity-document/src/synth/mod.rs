@@ -8,6 +8,7 @@ mod camera;
 pub mod held;
 pub mod national;
 pub mod recapture;
+pub mod world;
 
 pub use ab_glyph::FontRef;
 use ab_glyph::{Font, PxScale, ScaleFont};
@@ -253,9 +254,43 @@ fn portrait_block(format: Format) -> (u32, u32, u32, u32) {
     }
 }
 
+/// How a state prints its MRZ: pitch, character height, line spacing, stroke weight, and a fine
+/// guilloche drawn under the text.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Print {
+    /// Millimetres per character (ICAO: 2.54).
+    pub pitch_mm: f32,
+    /// OCR-B size in millimetres.
+    pub size_mm: f32,
+    /// Distance between lines, in pitches.
+    pub spacing: f32,
+    /// Strokes one pixel wider.
+    pub bold: bool,
+    /// Strength (0–1) of fine guilloche lines printed under the whole page, the MRZ included.
+    pub guilloche: f32,
+}
+
+impl Default for Print {
+    fn default() -> Self {
+        Self { pitch_mm: 2.54, size_mm: 3.8, spacing: 2.5, bold: false, guilloche: 0.0 }
+    }
+}
+
 /// Renders the document upright: a card (TD1, 85.6×54 mm), a TD2 card or a passport data page
 /// (TD3/MRV, 125×88 mm), MRZ at the bottom in OCR-B at ICAO's pitch (2.54 mm per character).
 fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], data: &MrzData) -> RgbImage {
+    render_with(rng, font, format, lines, data, &Print::default())
+}
+
+/// [`render`] printed the way `print` says (the same random draws).
+fn render_with(
+    rng: &mut Rng,
+    font: &FontRef<'_>,
+    format: Format,
+    lines: &[String],
+    data: &MrzData,
+    print: &Print,
+) -> RgbImage {
     let (mm_w, mm_h) = match format {
         Format::Td1 => (85.6, 54.0),
         Format::Td2 | Format::MrvB => (105.0, 74.0),
@@ -269,9 +304,19 @@ fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], d
         // A gradient with a guilloche-like wave pattern.
         let t = x as f32 / w as f32;
         let wave = (x as f32 * 0.07 + (y as f32 * 0.05).sin() * 6.0).sin() * 6.0;
+        // Fine guilloche: thin interlaced curves, darker where they run.
+        let fine = if print.guilloche > 0.0 {
+            let (fx, fy) = (x as f32, y as f32);
+            let a = (fx * 0.045 + 9.0 * (fy * 0.021).sin()).sin();
+            let b = (fy * 0.052 + 7.0 * (fx * 0.017).cos()).sin();
+            let line = |v: f32| ((v.abs() - 0.93) / 0.07).clamp(0.0, 1.0);
+            -90.0 * print.guilloche * line(a).max(line(b))
+        } else {
+            0.0
+        };
         let mut c = [0u8; 3];
         for k in 0..3 {
-            c[k] = (base[k] + tint[k] * t + wave).clamp(0.0, 255.0) as u8;
+            c[k] = (base[k] + tint[k] * t + wave + fine * [0.6, 1.0, 0.8][k]).clamp(0.0, 255.0) as u8;
         }
         Rgb(c)
     });
@@ -305,9 +350,9 @@ fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], d
     };
     // The MRZ: OCR-B size 1 at 2.54 mm pitch (ICAO 9303-3); lines about 2.5 pitches apart, as
     // measured on the real documents in ../shared/data.
-    let pitch = 2.54 * ppmm;
-    let px = 3.8 * ppmm;
-    let spacing = 2.5 * pitch;
+    let pitch = print.pitch_mm * ppmm;
+    let px = print.size_mm * ppmm;
+    let spacing = print.spacing * pitch;
     let n = lines.len() as f32;
     let bottom_margin = if format == Format::Td1 { 1.5 } else { 4.0 } * ppmm;
     let y0 = h as f32 - bottom_margin - spacing * n;
@@ -323,6 +368,9 @@ fn render(rng: &mut Rng, font: &FontRef<'_>, format: Format, lines: &[String], d
     let x0 = (w as f32 - pitch * lines[0].len() as f32) / 2.0;
     for (i, l) in lines.iter().enumerate() {
         draw_text(&mut img, font, l, x0, y0 + spacing * i as f32, px, Some(pitch), [10, 10, 15]);
+        if print.bold {
+            draw_text(&mut img, font, l, x0 + 1.0, y0 + spacing * i as f32, px, Some(pitch), [10, 10, 15]);
+        }
     }
     img
 }
