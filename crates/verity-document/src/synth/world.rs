@@ -14,8 +14,18 @@ use super::camera::{bilinear, photograph_in, Scene};
 use super::{draw_text, random_data, render_with, Print, Rng, Severity, Synthetic};
 
 /// Every variation, in the order they are drawn.
-pub const VARIATIONS: &[&str] =
-    &["print", "guilloche", "stamp", "watermark", "busy_background", "glare_band", "size", "orientation"];
+/// (`orientation`: turned without EXIF, `orientation_exif`: turned with the EXIF that undoes it.)
+pub const VARIATIONS: &[&str] = &[
+    "print",
+    "guilloche",
+    "stamp",
+    "watermark",
+    "busy_background",
+    "glare_band",
+    "size",
+    "orientation",
+    "orientation_exif",
+];
 
 /// A document photo with each variation applied with probability `chance`; the variations
 /// applied are returned with it.
@@ -110,6 +120,9 @@ pub fn generate(
                 180 => 3,
                 _ => 6,
             });
+            if let Some(name) = applied.iter_mut().find(|n| **n == "orientation") {
+                *name = "orientation_exif";
+            }
         }
     }
     let mut jpeg = verity_imaging::encode_jpeg(&photo, quality);
