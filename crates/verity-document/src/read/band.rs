@@ -80,7 +80,16 @@ pub(super) fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
             let tol = (1.5 * h).max(0.12 * a.half_len.max(b.half_len));
             let start_aligned = ((du - b.half_len) + a.half_len).abs() < tol;
             let end_aligned = ((du + b.half_len) - a.half_len).abs() < tol;
-            if cos > 0.985 && ratio > 0.25 && dv > 0.6 * h && dv < 3.2 * h && (start_aligned || end_aligned) {
+            // The lines of one MRZ are printed in one font, parallel: about the same height and
+            // direction (a page of other text around the document has its own).
+            let heights = a.half_h.min(b.half_h) / a.half_h.max(b.half_h);
+            if cos > 0.9986
+                && heights > 0.75
+                && ratio > 0.25
+                && dv > 0.6 * h
+                && dv < 3.2 * h
+                && (start_aligned || end_aligned)
+            {
                 g.push(*b);
             }
         }
@@ -103,7 +112,16 @@ pub(super) fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
         for w in windows {
             let len: f32 = w.iter().map(|b| b.half_len).sum::<f32>() / w.len() as f32;
             let score: f32 = w.iter().map(|b| b.score).sum::<f32>() / w.len() as f32;
-            let key = len * score * if w.len() == 3 { 1.05 } else { 1.0 };
+            // An MRZ stands apart: the lines above it (the visual zone) are shorter and nothing
+            // like it follows. Lines cut from a longer stack of alike lines at the same spacing
+            // (a page of text around the document, a table) rank below an isolated band.
+            let apart = if continues(&w, cands) { 0.4 } else { 1.0 };
+            // An MRZ line is 30–44 characters about as wide as 0.36–0.73 of its box's height
+            // (box aspect 13–28 on the shared real photos): a row much longer for its height is
+            // other text (a printed page around the document), however long.
+            let aspect = w.iter().map(|b| b.aspect()).fold(0.0, f32::max);
+            let shaped = if aspect > 36.0 { 0.3 } else { 1.0 };
+            let key = len * score * apart * shaped * if w.len() == 3 { 1.05 } else { 1.0 };
             if !out.iter().any(|(_, o)| o == &w) {
                 out.push((key, w));
             }
@@ -111,4 +129,25 @@ pub(super) fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
     }
     out.sort_by(|a, b| b.0.total_cmp(&a.0));
     out.into_iter().map(|(_, g)| g).collect()
+}
+
+/// Whether another candidate line continues the stack `w` (in reading order) by one more line of
+/// about the same length, height, direction and alignment, at the stack's own spacing.
+fn continues(w: &[LineBox], cands: &[LineBox]) -> bool {
+    let (Some(top), Some(bottom)) = (w.first(), w.last()) else { return false };
+    if w.len() < 2 {
+        return false;
+    }
+    let at = |b: &LineBox| top.along_normal(b) - top.along_normal(top);
+    let spacing = at(bottom) / (w.len() - 1) as f32;
+    let len = w.iter().map(|b| b.half_len).sum::<f32>() / w.len() as f32;
+    cands.iter().filter(|c| !w.contains(c)).any(|c| {
+        let cos = (top.ux * c.ux + top.uy * c.uy).abs();
+        let ratio = len.min(c.half_len) / len.max(c.half_len);
+        let heights = top.half_h.min(c.half_h) / top.half_h.max(c.half_h);
+        let off = at(c);
+        let next = (off - at(bottom) - spacing).abs() < 0.35 * spacing.abs();
+        let prev = (off + spacing).abs() < 0.35 * spacing.abs();
+        cos > 0.9986 && ratio > 0.85 && heights > 0.75 && (next || prev)
+    })
 }

@@ -136,7 +136,9 @@ impl DocumentEngine {
             .filter(|b| b.aspect() >= 6.0 && 2.0 * b.half_len >= 0.22 * long_side)
             .collect();
         cands.sort_by(|a, b| b.half_len.total_cmp(&a.half_len));
-        cands.truncate(14);
+        // Enough that an MRZ is among them on a page of longer printed rows (grouping is cheap;
+        // the groups tried are bounded).
+        cands.truncate(32);
         if debug() {
             eprintln!(
                 "  [mrz] {} lines, {} candidates, {} groups",

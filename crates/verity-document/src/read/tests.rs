@@ -189,3 +189,23 @@ fn an_unknown_country_on_a_padded_line_is_not_verified() {
     let m = parse(&[l1.clone(), whole.clone(), l3.clone()], today()).expect("parses");
     assert!(unsure_fields(&m, &[l1, whole, l3], |_, _| false).0.is_empty());
 }
+
+#[test]
+fn an_mrz_band_outranks_longer_rows_of_a_printed_page_around_it() {
+    let at = |cx: f32, cy: f32, len: f32, h: f32, deg: f32| {
+        let a = deg.to_radians();
+        LineBox { cx, cy, ux: a.cos(), uy: a.sin(), half_len: len / 2.0, half_h: h / 2.0, score: 0.97 }
+    };
+    // The document's two MRZ lines (tilted 4.7°, 36 characters, box aspect ~21) and a page of
+    // printed rows around it running the photo's whole width (aspect ~45), as on a busy photo.
+    let mrz = [at(600.0, 657.0, 785.0, 36.0, 4.7), at(595.0, 714.0, 788.0, 38.0, 4.8)];
+    let rows: Vec<LineBox> = [40.0, 74.0, 102.0, 826.0, 853.0, 891.0]
+        .into_iter()
+        .map(|y| at(608.0, y, 1190.0, 27.0, 0.1))
+        .collect();
+    let cands: Vec<LineBox> = rows.iter().chain(&mrz).copied().collect();
+    let g = groups(&cands);
+    assert_eq!(g.first().map(Vec::as_slice), Some(&mrz[..]), "{g:?}");
+    // On its own (a document filling the photo), an MRZ band is found as before.
+    assert_eq!(groups(&mrz).first().map(Vec::as_slice), Some(&mrz[..]));
+}
