@@ -69,7 +69,6 @@ pub(super) fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
             if i == j {
                 continue;
             }
-            let cos = (a.ux * b.ux + a.uy * b.uy).abs();
             let ratio = a.half_len.min(b.half_len) / a.half_len.max(b.half_len);
             let (nx, ny) = a.normal();
             let dv = ((b.cx - a.cx) * nx + (b.cy - a.cy) * ny).abs();
@@ -80,16 +79,7 @@ pub(super) fn groups(cands: &[LineBox]) -> Vec<Vec<LineBox>> {
             let tol = (1.5 * h).max(0.12 * a.half_len.max(b.half_len));
             let start_aligned = ((du - b.half_len) + a.half_len).abs() < tol;
             let end_aligned = ((du + b.half_len) - a.half_len).abs() < tol;
-            // The lines of one MRZ are printed in one font, parallel: about the same height and
-            // direction (a page of other text around the document has its own).
-            let heights = a.half_h.min(b.half_h) / a.half_h.max(b.half_h);
-            if cos > 0.9986
-                && heights > 0.75
-                && ratio > 0.25
-                && dv > 0.6 * h
-                && dv < 3.2 * h
-                && (start_aligned || end_aligned)
-            {
+            if alike(a, b) && ratio > 0.25 && dv > 0.6 * h && dv < 3.2 * h && (start_aligned || end_aligned) {
                 g.push(*b);
             }
         }
@@ -142,12 +132,17 @@ fn continues(w: &[LineBox], cands: &[LineBox]) -> bool {
     let spacing = at(bottom) / (w.len() - 1) as f32;
     let len = w.iter().map(|b| b.half_len).sum::<f32>() / w.len() as f32;
     cands.iter().filter(|c| !w.contains(c)).any(|c| {
-        let cos = (top.ux * c.ux + top.uy * c.uy).abs();
         let ratio = len.min(c.half_len) / len.max(c.half_len);
-        let heights = top.half_h.min(c.half_h) / top.half_h.max(c.half_h);
         let off = at(c);
         let next = (off - at(bottom) - spacing).abs() < 0.35 * spacing.abs();
         let prev = (off + spacing).abs() < 0.35 * spacing.abs();
-        cos > 0.9986 && ratio > 0.85 && heights > 0.75 && (next || prev)
+        alike(top, c) && ratio > 0.85 && (next || prev)
     })
+}
+
+/// Whether two lines could be printed in one font, in one direction: the lines of one MRZ are
+/// (within 3° and 25 % of height); a page of other text around the document has its own.
+fn alike(a: &LineBox, b: &LineBox) -> bool {
+    let cos = (a.ux * b.ux + a.uy * b.uy).abs();
+    cos > 0.9986 && a.half_h.min(b.half_h) / a.half_h.max(b.half_h) > 0.75
 }

@@ -161,8 +161,9 @@ pub(super) fn unsure_fields(
                 c.p < UNCHECKED_MIN_P || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
             };
         }
+        let chars = &line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())];
         if f.name.contains("name") {
-            ambiguous |= short_tail(&line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())]);
+            ambiguous |= short_tail(chars);
         }
         // A line padded to its length with fillers the recogniser did not read, whose country
         // code is none known: a character was dropped before the padding (`IRL` read `RL<` and
@@ -172,9 +173,7 @@ pub(super) fn unsure_fields(
         let unknown = m.warnings.iter().any(|w| w.code == "unknown_country" && w.field == Some(f.name));
         ambiguous |= padded && unknown;
         if f.name == "names" {
-            ambiguous |= lone_identifier_in_parts(
-                &line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())],
-            );
+            ambiguous |= lone_identifier_in_parts(chars);
         }
         if let Some(check) = m.checks.iter().find(|c| c.name == f.name && c.line == f.line) {
             ambiguous |= colliding_pair(f.start..f.end.min(line.chars.len()), check, lines, &validated);
