@@ -21,6 +21,10 @@ pub struct CharRead {
     /// Read outside the detected box (in the margin added at the line's ends).
     #[serde(skip)]
     pub margin: bool,
+    /// Where it was read along the line: image pixels from the read box's centre, along its
+    /// reading axis (set by the reader, which knows the crop's geometry).
+    #[serde(skip)]
+    pub u: f32,
 }
 
 /// A decoded line.
@@ -130,6 +134,7 @@ impl Alphabet {
                 alts: alternatives(&self.symbols, &sym, total, best),
                 step: t,
                 margin: false,
+                u: 0.0,
             });
         }
         let text: String = chars.iter().map(|c| c.ch).collect();

@@ -84,7 +84,7 @@ pub(super) fn fit_with(
     let at = run.0 + run.1;
     if n < target {
         for k in 0..(target - n) {
-            chars.insert(at, CharRead { ch: '<', p: 0.0, alts: vec![], step: 0, margin: false });
+            chars.insert(at, CharRead { ch: '<', p: 0.0, alts: vec![], step: 0, margin: false, u: 0.0 });
             fixes.push(Correction {
                 line: index,
                 position: at + k,
@@ -133,15 +133,10 @@ pub(super) fn unsure_fields(
     lines: &[ReadLine],
     validated: impl Fn(usize, usize) -> bool,
 ) -> (Vec<String>, f32) {
-    let protected: Vec<&str> = m.checks.iter().map(|c| c.name).collect();
     let mut low: Vec<String> = Vec::new();
     let mut unchecked_min_p = 1.0f32;
     for f in &m.fields {
-        // Optional data is protected only where a check digit covers it (TD3's personal number,
-        // a composite); a visa's has none.
-        let covered = protected.contains(&"composite") || protected.contains(&"personal_number");
-        let is_protected = protected.contains(&f.name)
-            || ((f.name.starts_with("optional_data") || f.name == "personal_number") && covered);
+        let is_protected = checked(m, f);
         let Some(line) = lines.get(f.line) else { continue };
         let mut ambiguous = false;
         for p in f.start..f.end.min(line.chars.len()) {
@@ -158,7 +153,9 @@ pub(super) fn unsure_fields(
                     same_weight(a.0, c.ch) && (a.1 >= AMBIGUOUS_SAME_WEIGHT || c.p < UNCHECKED_MIN_P)
                 })
             } else {
-                c.p < UNCHECKED_MIN_P || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
+                c.p < UNCHECKED_MIN_P
+                    || alt.is_some_and(|a| a.1 >= AMBIGUOUS_ALT)
+                    || filler_or_letter(&line.chars, p)
             };
         }
         let chars = &line.chars[f.start.min(line.chars.len())..f.end.min(line.chars.len())];
@@ -183,6 +180,62 @@ pub(super) fn unsure_fields(
         }
     }
     (low, unchecked_min_p)
+}
+
+/// Whether a check digit verifies the field. Optional data is verified only where a check
+/// digit covers it (TD3's personal number, a composite); a visa's has none.
+pub(super) fn checked(m: &Mrz, f: &verity_mrz::Field) -> bool {
+    let protected = |name: &str| m.checks.iter().any(|c| c.name == name);
+    protected(f.name)
+        || ((f.name.starts_with("optional_data") || f.name == "personal_number")
+            && (protected("composite") || protected("personal_number")))
+}
+
+/// Whether the character at `p`, where no check digit verifies it, might be a filler read as a
+/// letter or digit (the recogniser not sure of it and `<` its runner-up), or a word's letter
+/// read as a filler (`<` right after a letter, a letter or digit its runner-up). The two look
+/// alike on a worn or busy print and nothing else in the format tells them apart. (Synthetic
+/// photos read a name's or a visa's optional-data filler as `S` or `0` at 0.73–0.87, `<` the
+/// runner-up at 0.08–0.18, and were called valid.)
+fn filler_or_letter(line: &[CharRead], p: usize) -> bool {
+    const PLAUSIBLE: f32 = 0.05;
+    let c = &line[p];
+    if c.p >= SURE_P {
+        return false;
+    }
+    let runner_up = |ok: fn(char) -> bool| c.alts.iter().any(|&(a, pa)| ok(a) && pa >= PLAUSIBLE);
+    if c.ch != '<' {
+        runner_up(|a| a == '<')
+    } else {
+        p > 0 && line[p - 1].ch.is_ascii_alphanumeric() && runner_up(|a| a.is_ascii_alphanumeric())
+    }
+}
+
+/// Fields no check digit verifies that hold a character moved by fitting a line to its length
+/// at a filler run inside the line (every character after the run shifts with it): where it
+/// lands is the fit's guess, not a reading. (A stray mark read after a line's end was pulled
+/// into a visa's optional data this way and called valid.)
+pub(super) fn moved_unchecked(m: &Mrz, lines: &[ReadLine], fixes: &[Correction]) -> Vec<String> {
+    let mut moved = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        let fits: Vec<&Correction> =
+            fixes.iter().filter(|x| x.line == index && x.reason == "filler_length").collect();
+        // Fillers inserted at `at..at+k` shift what follows to `at+k..`; removed ones (their
+        // old positions `at-k..at`) shift it to `at-k..`.
+        let shifted_from = match fits.first() {
+            None => continue,
+            Some(x) if x.to == '<' => fits.iter().map(|x| x.position).max().unwrap_or(0) + 1,
+            Some(_) => fits.iter().map(|x| x.position).min().unwrap_or(0),
+        };
+        for f in m.fields.iter().filter(|f| f.line == index && !checked(m, f)) {
+            let end = f.end.min(line.chars.len());
+            let start = f.start.max(shifted_from);
+            if start < end && line.chars[start..end].iter().any(|c| c.ch != '<') {
+                moved.push(f.name.to_string());
+            }
+        }
+    }
+    moved
 }
 
 /// Whether a name field ends in a short word (one or two letters) that touches the field's end,

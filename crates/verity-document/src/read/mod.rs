@@ -12,7 +12,10 @@
 //!    format's length, parse; when a check digit fails, try the recogniser's own runner-up
 //!    characters at that field's positions — the change is kept only if it makes the check pass,
 //!    and it is flagged with both probabilities. The raw read is kept.
-//! 5. Stop at the first valid MRZ; else try the group read the other way (180°), then the next
+//! 5. Not valid: the MRZ may sit inside a longer line (words printed on its baseline joined
+//!    to it): find a document code and issuing state inside the read, cut the band to the
+//!    format's extent from there and read it again (`window.rs`).
+//! 6. Stop at the first valid MRZ; else try the group read the other way (180°), then the next
 //!    group.
 
 use std::time::Instant;
@@ -136,6 +139,7 @@ fn ms(t: Instant) -> f64 {
 mod band;
 mod fix;
 mod pass;
+mod window;
 
 use band::*;
 use fix::*;

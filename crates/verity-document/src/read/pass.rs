@@ -76,12 +76,13 @@ impl DocumentEngine {
                     ms(t)
                 );
             }
-            // Which characters were read outside the box (their step's centre).
+            // Which characters were read outside the box (their step's centre), and where.
             let w = crop.width() as f32;
             let (lo, hi) = (w * margin / (2.0 * half), w - w * (margin + tail) / (2.0 * half));
             for c in &mut read.chars {
                 let x = (c.step as f32 + 0.5) * crate::ocr::REC_STRIDE as f32;
                 c.margin = x < lo || x > hi;
+                c.u = -half + x * 2.0 * half / w + tail / 2.0;
             }
             Ok(read)
         };
@@ -251,6 +252,17 @@ impl DocumentEngine {
                             "  [mrz] flip={flip} box c=({:.0},{:.0}) len={:.0} h={:.0} ang={:.1} score={:.2}: {:?} conf {:.3}",
                             b.cx, b.cy, 2.0 * b.half_len, 2.0 * b.half_h, b.angle_deg(), b.score, r.text, r.confidence
                         );
+                        let unsure: Vec<String> = r
+                            .chars
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, c)| c.p < 0.98)
+                            .map(|(i, c)| match c.alts.first() {
+                                Some(a) => format!("{i}:{}{:.2}/{}{:.2}", c.ch, c.p, a.0, a.1),
+                                None => format!("{i}:{}{:.2}", c.ch, c.p),
+                            })
+                            .collect();
+                        eprintln!("  [mrz]   unsure {}", unsure.join(" "));
                     }
                 }
                 if !flip {
@@ -264,7 +276,20 @@ impl DocumentEngine {
                         }
                     }
                 }
-                if let Some((pass, valid, reading)) = self.interpret_as(&reads, &boxes, today, known) {
+                let mut interpreted = self.interpret_as(&reads, &boxes, today, known);
+                // Not valid, MRZ-like: the MRZ may sit inside a longer line (words printed on
+                // its baseline joined to it).
+                if mrz_like && !interpreted.as_ref().is_some_and(|r| r.1) {
+                    let (window, n) = self.read_window(img, &boxes, &reads, today, cache)?;
+                    recognized += n;
+                    if let Some(w) = window {
+                        if interpreted.as_ref().is_none_or(|(p, v, r)| rank(w.1, w.0, &w.2) > rank(*v, *p, r))
+                        {
+                            interpreted = Some(w);
+                        }
+                    }
+                }
+                if let Some((pass, valid, reading)) = interpreted {
                     let better = best
                         .as_ref()
                         .is_none_or(|(bp, bv, br)| rank(valid, pass, &reading) > rank(*bv, *bp, br));
@@ -449,6 +474,11 @@ impl DocumentEngine {
                 })
             };
             let (mut low, unchecked_min_p) = unsure_fields(&m, &fitted, validated);
+            for name in moved_unchecked(&m, &fitted, &fixes) {
+                if !low.contains(&name) {
+                    low.push(name);
+                }
+            }
             if other_fits {
                 low.push("format".into());
             }

@@ -2,7 +2,10 @@ use super::*;
 
 fn line(text: &str, p: f32) -> ReadLine {
     ReadLine {
-        chars: text.chars().map(|ch| CharRead { ch, p, alts: vec![], step: 0, margin: false }).collect(),
+        chars: text
+            .chars()
+            .map(|ch| CharRead { ch, p, alts: vec![], step: 0, margin: false, u: 0.0 })
+            .collect(),
     }
 }
 
@@ -208,4 +211,64 @@ fn an_mrz_band_outranks_longer_rows_of_a_printed_page_around_it() {
     assert_eq!(g.first().map(Vec::as_slice), Some(&mrz[..]), "{g:?}");
     // On its own (a document filling the photo), an MRZ band is found as before.
     assert_eq!(groups(&mrz).first().map(Vec::as_slice), Some(&mrz[..]));
+}
+
+#[test]
+fn a_filler_read_as_a_letter_where_nothing_checks_it_must_be_sure() {
+    // MRV-A: the optional data `ZE184226B<<<<<<` has no check digit.
+    let l1 = line("V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+    let l2 = line("L8988901C4XXX4009078F96121096ZE184226B<<<S<<", 0.99);
+    let m = parse(&[l1.clone(), l2.clone()], today()).expect("parses");
+    assert!(m.checks.iter().all(|c| c.valid));
+    // `S` read at 0.8 with `<` the runner-up at 0.12: a filler or a letter, nothing tells.
+    let mut doubt = l2.clone();
+    doubt.chars[41].p = 0.8;
+    doubt.chars[41].alts = vec![('<', 0.12)];
+    assert_eq!(unsure_fields(&m, &[l1.clone(), doubt], |_, _| false).0, vec!["optional_data"]);
+    // A given name's last letter read as a filler, a letter the runner-up: the name may be cut.
+    let mut cut = l1.clone();
+    cut.chars[19].p = 0.85;
+    cut.chars[19].alts = vec![('S', 0.1)];
+    let mc =
+        parse(&[cut.clone(), line("L8988901C4XXX4009078F96121096ZE184226B<<<<<<", 0.99)], today()).unwrap();
+    assert_eq!(
+        unsure_fields(&mc, &[cut, line("L8988901C4XXX4009078F96121096ZE184226B<<<<<<", 0.99)], |_, _| false)
+            .0,
+        vec!["names"]
+    );
+    // Sure of it, or `<` not a plausible runner-up: as read.
+    let mut sure = l2.clone();
+    sure.chars[41].p = 0.95;
+    sure.chars[41].alts = vec![('<', 0.04)];
+    assert!(unsure_fields(&m, &[l1.clone(), sure], |_, _| false).0.is_empty());
+    let mut other = l2.clone();
+    other.chars[41].p = 0.8;
+    other.chars[41].alts = vec![('5', 0.15), ('<', 0.02)];
+    assert!(unsure_fields(&m, &[l1, other], |_, _| false).0.is_empty());
+}
+
+#[test]
+fn a_character_moved_by_fitting_a_run_inside_the_line_is_not_verified() {
+    let l1 = line("V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+    // A stray mark after the line's end: the line is one too long, its trailing run is not the
+    // last thing read, so the inner run shrinks and the `0` lands in the optional data.
+    let read = line("L8988901C4XXX4009078F96121096ZE184226B<<<<<<<0", 0.99);
+    let mut fixes = Vec::new();
+    let fitted = fit(&read, 44, 1, &mut fixes).expect("fits");
+    assert_eq!(fitted.text(), "L8988901C4XXX4009078F96121096ZE184226B<<<<<0");
+    let m = parse(&[l1.clone(), fitted.clone()], today()).expect("parses");
+    assert!(m.valid);
+    assert_eq!(moved_unchecked(&m, &[l1.clone(), fitted], &fixes), vec!["optional_data"]);
+    // A trailing run fitted moves nothing; on a passport a check digit verifies what moved.
+    let mut fixes = Vec::new();
+    let fitted =
+        fit(&line("L8988901C4XXX4009078F96121096ZE184226B<<<<<<<", 0.99), 44, 1, &mut fixes).unwrap();
+    let m = parse(&[l1.clone(), fitted.clone()], today()).expect("parses");
+    assert!(moved_unchecked(&m, &[l1, fitted], &fixes).is_empty());
+    let p1 = line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 0.99);
+    let mut fixes = Vec::new();
+    let fitted = fit(&line("L898902C36UTO7408122F1204159ZE184226B<<<<10", 0.99), 44, 1, &mut fixes).unwrap();
+    let m = parse(&[p1.clone(), fitted.clone()], today()).expect("parses");
+    assert!(m.valid);
+    assert!(moved_unchecked(&m, &[p1, fitted], &fixes).is_empty());
 }
