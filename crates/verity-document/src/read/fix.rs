@@ -331,6 +331,9 @@ pub(super) fn correct(lines: &mut [ReadLine], today: Date, fixes: &mut Vec<Corre
     if fix_kinds(lines, &m, fixes) {
         m = parse(lines, today)?;
     }
+    if lone_letters_in_fillers(lines, &m, today, fixes) {
+        m = parse(lines, today)?;
+    }
     for _round in 0..4 {
         let failing: Vec<verity_mrz::Check> =
             m.checks.iter().filter(|c| !c.valid && c.name != "composite").cloned().collect();

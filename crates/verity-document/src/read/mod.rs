@@ -137,11 +137,13 @@ fn ms(t: Instant) -> f64 {
 }
 
 mod band;
+mod filler_run;
 mod fix;
 mod pass;
 mod window;
 
 use band::*;
+use filler_run::*;
 use fix::*;
 
 impl DocumentEngine {

@@ -7,7 +7,10 @@
 //!
 //! 1. find where an MRZ may begin in the band's first line: a document code (`A C I P V`),
 //!    a second character that is a letter or `<`, and a known issuing state (`P<UTO`, `IDFRA`,
-//!    `V<NLD`); the candidates with the most fillers after them first, two at most;
+//!    `V<NLD`); the candidates with the most fillers after them first, two at most. A read
+//!    that begins with the code and is no longer than the format is left to the usual fitting,
+//!    unless it is a visa (its length is the cut's question) or a line runs on past its
+//!    fillers with words rather than check digits (`<<<<<<OBSERVATI`);
 //! 2. measure the character pitch there (over runs of distinct neighbours: a squeezed read
 //!    places characters only to half a pitch) and cut every line of the band from two pitches
 //!    before that point to three past the format's longest length; read the cut boxes again;
@@ -16,8 +19,9 @@
 //!    band's, interpreted the usual way (margins, fillers fitted, check digits, `valid`'s rules).
 //!
 //! A visa's length (MRV-A 44 or MRV-B 36, no composite digit to tell) is taken from what the
-//! first line holds past its 36th character: fillers make it 44, anything else 36, both leave
-//! it read but not valid (`format`). Characters printed right after the format's end, on any
+//! first line holds past its 36th character: fillers (counted from two pitches on, the
+//! precision of a character's place) make it 44, anything else 36, both leave it read but not
+//! valid (`format`). Characters printed right after the format's end, on any
 //! line, leave it read but not valid (`extent`): words touching the MRZ could be read as its
 //! last characters, where names and a visa's optional data carry no check. A card's band found
 //! as two lines (the third, of names, missed) is read with a third box at the same spacing.
@@ -98,6 +102,17 @@ fn run_pitch(lines: &[Vec<&CharRead>]) -> Option<f32> {
     (count >= 8).then(|| span / count as f32)
 }
 
+/// Whether a read runs on past a run of three or more fillers with something other than one or
+/// two digits (the check digits that end TD1, TD2 and TD3 lines): a letter, or three or more
+/// characters — words printed beside the MRZ's end, read as part of it.
+fn runs_on(read: &LineRead) -> bool {
+    let text = read.text.as_bytes();
+    let Some(last_filler) = text.iter().rposition(|&c| c == b'<') else { return false };
+    let tail = &text[last_filler + 1..];
+    let run = text[..=last_filler].iter().rev().take_while(|&&c| c == b'<').count();
+    run >= 3 && !tail.is_empty() && (tail.len() > 2 || tail.iter().any(|c| !c.is_ascii_digit()))
+}
+
 /// Line lengths an MRZ beginning with `code` can have, with the lines each needs.
 fn formats(code: char) -> &'static [(usize, usize)] {
     match code {
@@ -131,8 +146,10 @@ impl DocumentEngine {
                 }
                 let longest = formats(chars[i].ch).iter().map(|f| f.1).max().unwrap_or(44);
                 // A read that already begins there and is no longer than the format: the usual
-                // fitting handles it.
-                if i == 0 && chars.len() <= longest + 1 {
+                // fitting handles it — unless a line of the band runs on past its fillers with
+                // more than a check digit or two (words beside the MRZ's end), or it is a
+                // visa, whose length only the cut's extent tells.
+                if i == 0 && chars.len() <= longest + 1 && chars[i].ch != 'V' && !reads.iter().any(runs_on) {
                     continue;
                 }
                 let Some(p) = rough_pitch(chars, i, i + longest) else { continue };
@@ -243,11 +260,14 @@ impl DocumentEngine {
         // A visa's first line past its 36th character: fillers if it is an MRV-A (44), else
         // whatever is printed beside an MRV-B, or nothing. (MRV-A and MRV-B carry no composite
         // digit, and a 44-character line 2 holds a 36-character one's every checked field.)
+        // Fillers count from two pitches past the 36th: a character's place in a read is known
+        // to about half a pitch, the pitch to a few per cent, and CTC splits a filler run's
+        // last `<` now and then.
         let (past_fillers, past_other) = reads[0]
             .chars
             .iter()
             .map(|c| (along(axis, &cut[0], c.u) - code_at.1, c.ch))
-            .filter(|(x, _)| *x > 35.5 * p && *x < 43.5 * p)
+            .filter(|(x, ch)| *x > if *ch == '<' { 37.5 } else { 35.5 } * p && *x < 43.5 * p)
             .fold((0, 0), |(f, o), (_, ch)| if ch == '<' { (f + 1, o) } else { (f, o + 1) });
         let visa = n == 2 && reads[0].chars[code_at.0].ch == 'V';
         if debug() {
@@ -329,6 +349,17 @@ mod tests {
         assert!(!begins_mrz(&read("AUTHORITY", 10.0), 0));
         assert!(begins_mrz(&read("IDFRAX", 10.0), 0));
         assert!(begins_mrz(&read("I<D<<X", 10.0), 0));
+    }
+
+    #[test]
+    fn a_line_runs_on_past_its_fillers_with_words_not_check_digits() {
+        let read = |t: &str| LineRead { text: t.into(), chars: vec![], confidence: 1.0 };
+        assert!(runs_on(&read("UR88853AD8IRL4607108F3309276<<<<<<<<OBSERVATI")));
+        assert!(runs_on(&read("V<IRLPETROVIC<<ISABEL<ANNA<<<<<<<<<<E3")));
+        // A TD3's, TD2's and TD1's second lines end in check digits after their fillers.
+        assert!(!runs_on(&read("L898902C36UTO7408122F1204159ZE184226B<<<<<10")));
+        assert!(!runs_on(&read("7408122F1204159UTO<<<<<<<<<<<6")));
+        assert!(!runs_on(&read("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<")));
     }
 
     #[test]
