@@ -277,14 +277,14 @@ impl DocumentEngine {
                     }
                 }
                 let mut interpreted = self.interpret_as(&reads, &boxes, today, known);
-                // Not valid, MRZ-like: the MRZ may sit inside a longer line (words printed on
-                // its baseline joined to it).
-                if mrz_like && !interpreted.as_ref().is_some_and(|r| r.1) {
+                // Not verified, MRZ-like: the MRZ may sit inside a longer line (words printed on
+                // its baseline joined to it, read in place of its last fillers — the parser may
+                // find nothing wrong with that). A verified window read wins.
+                if mrz_like && !interpreted.as_ref().is_some_and(|r| r.2.valid) {
                     let (window, n) = self.read_window(img, &boxes, &reads, today, cache)?;
                     recognized += n;
                     if let Some(w) = window {
-                        if interpreted.as_ref().is_none_or(|(p, v, r)| rank(w.1, w.0, &w.2) > rank(*v, *p, r))
-                        {
+                        if interpreted.as_ref().is_none_or(|r| rank_of(&w.2) > rank_of(&r.2)) {
                             interpreted = Some(w);
                         }
                     }
