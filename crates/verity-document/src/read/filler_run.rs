@@ -7,8 +7,9 @@ use super::*;
 
 /// How sure the recogniser may be of the letter for the filler to be chosen instead.
 const LETTER_BELOW: f32 = SURE_P;
-/// How plausible `<` must be among the letter's alternatives.
-const FILLER_AT_LEAST: f32 = 0.05;
+/// How plausible `<` (or, for a `<`, a letter) must be among a character's alternatives for
+/// the other reading to count.
+pub(super) const FILLER_AT_LEAST: f32 = 0.05;
 
 /// In the names and optional data, a run of one or two characters between fillers, each read
 /// with `<` a plausible runner-up and none sure, becomes fillers (`filler_run:<field>`), unless
@@ -64,7 +65,8 @@ fn holds_fillers(name: &str) -> bool {
     name.contains("name") || name.starts_with("optional_data") || name == "personal_number"
 }
 
-fn filler_alt(c: &CharRead) -> Option<f32> {
+/// The probability of `<` among the character's plausible alternatives.
+pub(super) fn filler_alt(c: &CharRead) -> Option<f32> {
     c.alts.iter().find(|a| a.0 == '<' && a.1 >= FILLER_AT_LEAST).map(|a| a.1)
 }
 

@@ -198,16 +198,16 @@ pub(super) fn checked(m: &Mrz, f: &verity_mrz::Field) -> bool {
 /// photos read a name's or a visa's optional-data filler as `S` or `0` at 0.73–0.87, `<` the
 /// runner-up at 0.08–0.18, and were called valid.)
 fn filler_or_letter(line: &[CharRead], p: usize) -> bool {
-    const PLAUSIBLE: f32 = 0.05;
     let c = &line[p];
     if c.p >= SURE_P {
         return false;
     }
-    let runner_up = |ok: fn(char) -> bool| c.alts.iter().any(|&(a, pa)| ok(a) && pa >= PLAUSIBLE);
     if c.ch != '<' {
-        runner_up(|a| a == '<')
+        filler_alt(c).is_some()
     } else {
-        p > 0 && line[p - 1].ch.is_ascii_alphanumeric() && runner_up(|a| a.is_ascii_alphanumeric())
+        p > 0
+            && line[p - 1].ch.is_ascii_alphanumeric()
+            && c.alts.iter().any(|&(a, pa)| a.is_ascii_alphanumeric() && pa >= FILLER_AT_LEAST)
     }
 }
 
